@@ -1,0 +1,60 @@
+/** JSON views over the monitor state for the API (pure). */
+import type { ClusterMonitor, RoundResult } from '../monitor/clusterMonitor.js';
+
+export function clusterSummary(m: ClusterMonitor): Record<string, unknown> {
+  const s = m.status;
+  return {
+    name: m.name,
+    phase: s?.phase ?? 'Pending',
+    healthy: s?.healthy ?? false,
+    leader: s?.leader?.name ?? null,
+    members: s?.summary.members ?? null,
+    dbSize: s?.summary.dbSize ?? null,
+    latency: s?.summary.latency ?? null,
+    lastProbeTime: s?.lastProbeTime ?? null,
+  };
+}
+
+export function currentFigures(r: RoundResult): Record<string, unknown> {
+  const s = r.evaluation.status;
+  return {
+    cluster: r.cluster,
+    time: new Date(r.observation.time).toISOString(),
+    probeRoundMs: r.durationMs,
+    healthy: s.healthy,
+    hasLeader: s.hasLeader,
+    phase: s.phase,
+    memberCount: s.memberCount,
+    healthyMembers: s.healthyMembers,
+    quorumSize: s.quorumSize,
+    leaderChanges: s.leaderChanges,
+    readLatencyP99Ms: s.latency.readP99Ms ?? null,
+    writeLatencyP99Ms: s.latency.writeP99Ms ?? null,
+    probeLatencyP99Ms: s.latency.probeP99Ms ?? null,
+    latencyNotes: s.latency.notes ?? [],
+    requestRatePerSecond: s.requestRatePerSecond ?? null,
+    dbSizeBytes: s.dbSizeBytes ?? null,
+    dbSizeInUseBytes: s.dbSizeInUseBytes ?? null,
+    dbQuotaBytes: s.dbQuotaBytes ?? null,
+    dbQuotaUsedPercent: s.dbQuotaUsedPercent ?? null,
+    alarms: s.alarms,
+    members: r.evaluation.members.map((m) => ({
+      name: m.name,
+      id: m.id,
+      endpoint: m.endpoint,
+      healthy: m.healthy,
+      isLeader: m.isLeader,
+      isLearner: m.isLearner,
+      alarms: m.alarms,
+      raftIndexLag: m.raftIndexLag ?? null,
+      probeLatencyMs: m.probeSeconds !== undefined ? m.probeSeconds * 1000 : null,
+      dbSizeBytes: m.dbSizeBytes ?? null,
+      proposalsCommitted: m.metrics?.proposalsCommitted ?? null,
+      proposalsPending: m.metrics?.proposalsPending ?? null,
+      proposalsFailed: m.metrics?.proposalsFailed ?? null,
+      memoryBytes: m.metrics?.residentMemoryBytes ?? null,
+      activeConnections: m.metrics?.openGrpcCalls ?? null,
+      watchers: m.metrics?.watchers ?? null,
+    })),
+  };
+}

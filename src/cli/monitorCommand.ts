@@ -1,0 +1,166 @@
+/** `etcd-monitor monitor` (standalone mode): one cluster, the HTTP API and /metrics. */
+import { ApiServer } from '../api/server.js';
+import { EtcdProber } from '../etcd/probe.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../health/evaluate.js';
+import { createLogger, type LogFormat, type Logger } from '../log.js';
+import { MetricsExporter } from '../metrics/exporter.js';
+import { ClusterMonitor } from '../monitor/clusterMonitor.js';
+import { MonitorRegistry } from '../monitor/registry.js';
+import { CONNECTION_FLAGS, UsageError, choiceFlag, connectionConfig, durationFlag, type ConnectionConfig, numberFlag, parseFlags, str, type Values } from './args.js';
+import type { Io } from './main.js';
+import { MONITOR_USAGE } from './usage.js';
+
+export const MONITOR_FLAGS = {
+  ...CONNECTION_FLAGS,
+  interval: { type: 'string' },
+  'health-check-interval': { type: 'string' },
+  'api-host': { type: 'string' },
+  'api-port': { type: 'string' },
+  'api-token': { type: 'string' },
+  'no-member-metrics': { type: 'boolean' },
+  'metrics-urls': { type: 'string' },
+  'write-probe': { type: 'boolean' },
+  'latency-warning-ms': { type: 'string' },
+  'db-quota-warning-percent': { type: 'string' },
+  'leader-changes-warning-per-hour': { type: 'string' },
+  'run-benchmark': { type: 'boolean' },
+  'benchmark-type': { type: 'string' },
+  'benchmark-ops': { type: 'string' },
+} as const;
+
+export interface StandaloneConfig {
+  interval: number;
+  apiHost: string;
+  apiPort: number;
+  apiToken?: string;
+  thresholds: Thresholds;
+  logLevel: string;
+  logFormat?: LogFormat;
+}
+
+export function standaloneConfig(v: Values, env: NodeJS.ProcessEnv): StandaloneConfig {
+  if (v.interval !== undefined && v['health-check-interval'] !== undefined) throw new UsageError('give --interval or --health-check-interval, not both');
+  const interval = durationFlag(v, v.interval !== undefined ? 'interval' : 'health-check-interval', 10_000);
+  if (interval < 1000) throw new UsageError('--interval must be at least 1s');
+  const logFormat = str(v, 'log-format') !== undefined ? choiceFlag(v, 'log-format', ['json', 'text'] as const, 'text') : undefined;
+  const logLevel = choiceFlag(v, 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info');
+  return {
+    interval,
+    apiHost: str(v, 'api-host') ?? '0.0.0.0',
+    apiPort: numberFlag(v, 'api-port', 8080, 0, 65535),
+    apiToken: str(v, 'api-token') ?? env.ETCD_MONITOR_API_TOKEN,
+    thresholds: {
+      ...DEFAULT_THRESHOLDS,
+      latencyWarningMs: numberFlag(v, 'latency-warning-ms', DEFAULT_THRESHOLDS.latencyWarningMs, 0),
+      dbQuotaWarningPercent: numberFlag(v, 'db-quota-warning-percent', DEFAULT_THRESHOLDS.dbQuotaWarningPercent, 1, 100),
+      leaderChangesWarningPerHour: numberFlag(v, 'leader-changes-warning-per-hour', DEFAULT_THRESHOLDS.leaderChangesWarningPerHour, 0),
+    },
+    logLevel,
+    logFormat,
+  };
+}
+
+export async function runMonitor(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
+  let v: Values;
+  try {
+    v = parseFlags(argv, MONITOR_FLAGS);
+  } catch (e) {
+    io.err(`etcd-monitor monitor: ${(e as Error).message}\n\n${MONITOR_USAGE}`);
+    return 2;
+  }
+  if (v.help) {
+    io.out(MONITOR_USAGE);
+    return 0;
+  }
+  if (v['run-benchmark']) throw new UsageError('--run-benchmark: the benchmark is run with "etcd-monitor benchmark"; it is not part of this build yet');
+  let conn;
+  let cfg: StandaloneConfig;
+  try {
+    conn = connectionConfig(v, io.env);
+    cfg = standaloneConfig(v, io.env);
+    if (conn.timeoutMs >= cfg.interval) throw new UsageError(`--timeout (${conn.timeoutMs}ms) must be shorter than --interval (${cfg.interval}ms)`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`etcd-monitor monitor: ${e.message}\n\n${MONITOR_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const metricsUrls = str(v, 'metrics-urls')?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (metricsUrls && metricsUrls.length !== conn.endpoints.length) {
+    io.err(`etcd-monitor monitor: --metrics-urls needs one URL per endpoint (${conn.endpoints.length})\n\n${MONITOR_USAGE}`);
+    return 2;
+  }
+  const log = createLogger(cfg.logLevel, cfg.logFormat);
+  const app = await startStandalone(conn, cfg, { metrics: v['no-member-metrics'] !== true, metricsUrls, writeProbe: v['write-probe'] === true }, log);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+  log.info('stopping');
+  await app.stop();
+  return 0;
+}
+
+export interface StandaloneApp {
+  registry: MonitorRegistry;
+  monitor: ClusterMonitor;
+  exporter: MetricsExporter;
+  api: ApiServer;
+  /** The address the API listens on. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Wire one cluster's monitor, the metrics exporter and the API, and start probing. */
+export async function startStandalone(
+  conn: ConnectionConfig,
+  cfg: StandaloneConfig,
+  probe: { metrics: boolean; metricsUrls?: string[]; writeProbe: boolean },
+  log: Logger,
+): Promise<StandaloneApp> {
+  const registry = new MonitorRegistry();
+  const exporter = new MetricsExporter(registry);
+  const prober = new EtcdProber(conn.endpoints, conn.conn, {
+    timeoutMs: conn.timeoutMs,
+    metrics: probe.metrics,
+    metricsUrls: probe.metricsUrls,
+    writeProbePrefix: probe.writeProbe ? '/etcd-monitor/probe/' : undefined,
+  });
+  const monitor = new ClusterMonitor({ name: conn.clusterName, intervalMs: cfg.interval, timeoutMs: conn.timeoutMs, thresholds: cfg.thresholds }, prober, log);
+  registry.add(monitor);
+  let lastPhase: string | undefined;
+  monitor.on('round', (r) => {
+    const s = r.evaluation.status;
+    if (s.phase !== lastPhase) {
+      log.info(`cluster phase ${lastPhase ?? '(none)'} -> ${s.phase}`, { cluster: r.cluster, leader: s.leader?.name, members: s.summary.members });
+      lastPhase = s.phase;
+    }
+  });
+  const api = new ApiServer(registry, exporter, { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => monitor.rounds > 0 }, log);
+  const addr = await api.listen();
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  log.info('etcd-monitor started', {
+    cluster: conn.clusterName,
+    endpoints: conn.endpoints.map((e) => e.url),
+    api: `http://${host}:${addr.port}`,
+    interval: `${cfg.interval}ms`,
+    timeout: `${conn.timeoutMs}ms`,
+    tls: Boolean(conn.conn.tls),
+    auth: conn.conn.auth ? conn.conn.auth.username : false,
+  });
+  monitor.start(0);
+  return {
+    registry,
+    monitor,
+    exporter,
+    api,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`,
+    async stop() {
+      await registry.stopAll();
+      await api.close();
+    },
+  };
+}

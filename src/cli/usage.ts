@@ -1,0 +1,55 @@
+/** Help texts, one per subcommand. */
+
+const CONNECTION = `Connection:
+  --endpoints=LIST              comma-separated etcd client endpoints (host:port or http(s)://host:port)
+  --cacert=FILE                 CA bundle that signed the members' serving certificates
+  --cert=FILE --key=FILE        client certificate and key (mutual TLS)
+  --server-name=NAME            TLS server name to verify (default: the endpoint host)
+  --insecure-skip-tls-verify    do not verify the members' certificates
+  --user=NAME[:PASSWORD]        etcd username (env ETCD_MONITOR_USER)
+  --password=PASSWORD           etcd password (env ETCD_MONITOR_PASSWORD; prefer the env)
+  --timeout=DURATION            per-member deadline for every probe call (default 5s)
+  --cluster-name=NAME           the "cluster" label of every series (default "default")
+  --log-level=LEVEL             error|warn|info|debug (default info)
+  --log-format=json|text        default: text on a terminal, json otherwise`;
+
+export const MAIN_USAGE = `etcd-monitor — make the health of etcd clusters visible
+
+Usage:
+  etcd-monitor monitor --endpoints=a:2379,b:2379,c:2379 [flags]   probe one cluster, serve the API and /metrics
+  etcd-monitor --endpoints=...                                      same as "monitor"
+  etcd-monitor status --endpoints=... [-w table|json]               one-shot status table; exit 0 healthy, 1 not
+  etcd-monitor operator [flags]                                     watch EtcdMonitor resources in Kubernetes
+  etcd-monitor benchmark --endpoints=... [flags]                    load benchmark
+
+Run "etcd-monitor <command> --help" for the flags of a command.
+Exit codes: 0 ok, 1 unhealthy (status) or failure, 2 usage error.`;
+
+export const MONITOR_USAGE = `Usage: etcd-monitor monitor --endpoints=LIST [flags]
+
+Probe every member of one etcd cluster on an interval, and serve the JSON API, the live dashboard
+and Prometheus /metrics.
+
+Monitor:
+  --interval=DURATION           probe period (alias --health-check-interval; default 10s)
+  --api-host=HOST               listen address (default 0.0.0.0)
+  --api-port=PORT               listen port (default 8080)
+  --api-token=TOKEN             require "Authorization: Bearer TOKEN" on /api/* (env ETCD_MONITOR_API_TOKEN)
+  --no-member-metrics           do not scrape the members' own /metrics
+  --metrics-urls=LIST           per-member metrics URLs, in endpoint order (default <endpoint>/metrics)
+  --write-probe                 time a put+delete under /etcd-monitor/probe/ each round (writes to etcd)
+  --latency-warning-ms=N        p99 above this marks the cluster Degraded (default 100)
+  --db-quota-warning-percent=N  database above this share of its quota marks it Degraded (default 80)
+  --leader-changes-warning-per-hour=N  more leader changes than this per hour marks it Degraded (default 3)
+
+${CONNECTION}`;
+
+export const STATUS_USAGE = `Usage: etcd-monitor status --endpoints=LIST [-w table|json]
+
+Probe the cluster once and print each member's status and health, like
+"etcdctl endpoint status" and "etcdctl endpoint health" together.
+Exit 0 when the cluster is healthy, 1 when it is not, 2 on a usage error.
+
+  -w, --write-out=table|json    output format (default table)
+
+${CONNECTION}`;

@@ -1,0 +1,87 @@
+/**
+ * The EtcdMonitor resource (etcdmonitor.dev/v1alpha1): spec and status types.
+ * The status shape is also what the HTTP API returns for a cluster (SPEC §2), in both modes.
+ */
+
+export const GROUP = 'etcdmonitor.dev';
+export const VERSION = 'v1alpha1';
+export const KIND = 'EtcdMonitor';
+export const PLURAL = 'etcdmonitors';
+
+export interface EtcdMonitorSpec {
+  endpoints: string[];
+  interval?: string;
+  timeout?: string;
+  tls?: { secretName: string; serverName?: string; insecureSkipVerify?: boolean; caKey?: string; certKey?: string; keyKey?: string };
+  auth?: { secretName: string; usernameKey?: string; passwordKey?: string };
+  metrics?: { enabled?: boolean; urls?: string[] };
+  probes?: { writeLatency?: boolean };
+  thresholds?: { latencyWarningMs?: number; dbQuotaWarningPercent?: number; leaderChangesWarningPerHour?: number };
+  paused?: boolean;
+}
+
+export type Phase = 'Pending' | 'Healthy' | 'Degraded' | 'Unhealthy' | 'Unreachable' | 'Paused';
+export type MemberRole = 'Leader' | 'Follower' | 'Learner' | 'Unknown';
+export type AlarmType = 'NOSPACE' | 'CORRUPT';
+
+export interface MemberStatus {
+  name: string;
+  id: string;
+  endpoint: string;
+  role: MemberRole;
+  healthy: boolean;
+  version?: string;
+  dbSizeBytes?: number;
+  dbSizeInUseBytes?: number;
+  raftTerm?: number;
+  raftIndex?: number;
+  raftAppliedIndex?: number;
+  probeLatencyMs?: number;
+  errors: string[];
+  lastError: string;
+}
+
+export type ConditionType = 'Healthy' | 'QuorumAvailable' | 'LeaderElected' | 'Degraded' | 'AlarmActive' | 'ConfigValid';
+
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface LatencyStatus {
+  readP99Ms?: number;
+  writeP99Ms?: number;
+  probeP99Ms?: number;
+  /** Why a figure is absent, e.g. "writeP99Ms: no write requests in the last interval". */
+  notes?: string[];
+}
+
+export interface EtcdMonitorStatus {
+  observedGeneration?: number;
+  phase: Phase;
+  healthy: boolean;
+  hasLeader: boolean;
+  leader?: { name: string; id: string; endpoint: string };
+  clusterID?: string;
+  memberCount: number;
+  healthyMembers: number;
+  quorumSize: number;
+  versions: string[];
+  dbSizeBytes?: number;
+  dbSizeInUseBytes?: number;
+  dbQuotaBytes?: number;
+  dbQuotaUsedPercent?: number;
+  alarms: Array<{ memberID: string; type: AlarmType }>;
+  latency: LatencyStatus;
+  requestRatePerSecond?: number;
+  leaderChanges: number;
+  lastLeaderChangeTime?: string;
+  lastProbeTime?: string;
+  summary: { members: string; dbSize: string; latency: string };
+  members: MemberStatus[];
+  conditions: Condition[];
+}

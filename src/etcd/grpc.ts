@@ -1,0 +1,342 @@
+/**
+ * A thin gRPC client for one etcd member. Every call carries a deadline and is issued exactly once:
+ * failures are reported to the caller, never retried behind its back.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Endpoint } from './endpoints.js';
+
+export interface TlsMaterial {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  serverName?: string;
+  insecureSkipVerify?: boolean;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface ConnectionOptions {
+  tls?: TlsMaterial;
+  auth?: Credentials;
+}
+
+/** One member's answer to Maintenance.Status. IDs are hex strings as etcdctl prints them. */
+export interface MemberStatusResponse {
+  clusterId: string;
+  memberId: string;
+  leaderId: string;
+  version: string;
+  dbSizeBytes: number;
+  dbSizeInUseBytes: number;
+  raftTerm: number;
+  raftIndex: number;
+  raftAppliedIndex: number;
+  isLearner: boolean;
+  errors: string[];
+  revision: number;
+}
+
+export interface MemberListEntry {
+  id: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export interface AlarmEntry {
+  memberId: string;
+  type: 'NOSPACE' | 'CORRUPT';
+}
+
+type Callback<T> = (err: grpc.ServiceError | null, res: T) => void;
+type UnaryMethod = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => void;
+type ServiceClient = grpc.Client & Record<string, UnaryMethod>;
+type ServiceCtor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => ServiceClient;
+
+interface EtcdPackage {
+  KV: ServiceCtor;
+  Maintenance: ServiceCtor;
+  Cluster: ServiceCtor;
+  Auth: ServiceCtor;
+}
+
+let pkgCache: EtcdPackage | undefined;
+
+/** The etcd v3 API definitions, loaded once from the proto files shipped by the `etcd3` package. */
+function etcdPackage(): EtcdPackage {
+  if (pkgCache) return pkgCache;
+  const require = createRequire(import.meta.url);
+  const protoDir = path.join(path.dirname(require.resolve('etcd3/package.json')), 'proto');
+  const def = protoLoader.loadSync(path.join(protoDir, 'rpc.proto'), {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [protoDir],
+  });
+  const loaded = grpc.loadPackageDefinition(def) as unknown as { etcdserverpb: EtcdPackage };
+  pkgCache = loaded.etcdserverpb;
+  return pkgCache;
+}
+
+/** Decimal uint64 string (as proto-loader gives it) → etcd's hex form. */
+export function toHexId(v: unknown): string {
+  if (v === undefined || v === null || v === '' || v === '0' || v === 0) return '0';
+  return BigInt(String(v)).toString(16);
+}
+
+function num(v: unknown): number {
+  if (v === undefined || v === null || v === '') return 0;
+  return Number(v);
+}
+
+export class EtcdCallError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details: string,
+  ) {
+    super(message);
+  }
+}
+
+const CODE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(grpc.status)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => [v as number, k]),
+);
+
+export function grpcCodeName(code: number | undefined): string {
+  return code === undefined ? 'UNKNOWN' : (CODE_NAMES[code] ?? `CODE_${code}`);
+}
+
+function wrapError(err: grpc.ServiceError, what: string, endpoint: Endpoint): EtcdCallError {
+  const code = grpcCodeName(err.code);
+  const details = err.details || err.message;
+  return new EtcdCallError(`${what} ${endpoint.url}: ${code}: ${details}`, code, details);
+}
+
+/** gRPC channel options tuned for monitoring: reconnect quickly after a member comes back. */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 2000,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.enable_retries': 0,
+};
+
+export function channelCredentials(endpoint: Endpoint, tls: TlsMaterial | undefined): grpc.ChannelCredentials {
+  if (endpoint.scheme === 'http') return grpc.credentials.createInsecure();
+  const verify: grpc.VerifyOptions = {};
+  if (tls?.insecureSkipVerify) {
+    verify.rejectUnauthorized = false;
+    verify.checkServerIdentity = () => undefined;
+  }
+  return grpc.credentials.createSsl(tls?.ca ?? null, tls?.key ?? null, tls?.cert ?? null, verify);
+}
+
+export class MemberClient {
+  private readonly kv: ServiceClient;
+  private readonly maintenance: ServiceClient;
+  private readonly cluster: ServiceClient;
+  private readonly auth: ServiceClient;
+  private token: string | undefined;
+  private tokenPromise: Promise<string> | undefined;
+
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly options: ConnectionOptions = {},
+    extraChannelOptions: grpc.ChannelOptions = {},
+  ) {
+    const pkg = etcdPackage();
+    const creds = channelCredentials(endpoint, options.tls);
+    const chOpts: grpc.ChannelOptions = { ...CHANNEL_OPTIONS, ...extraChannelOptions };
+    if (endpoint.scheme === 'https' && options.tls?.serverName) {
+      chOpts['grpc.ssl_target_name_override'] = options.tls.serverName;
+      chOpts['grpc.default_authority'] = options.tls.serverName;
+    }
+    // All four service stubs share one channel (one HTTP/2 connection) to the member.
+    this.kv = new pkg.KV(endpoint.authority, creds, chOpts);
+    const channelOverride = this.kv.getChannel();
+    const shared: grpc.ChannelOptions = { ...chOpts, channelOverride } as grpc.ChannelOptions;
+    this.maintenance = new pkg.Maintenance(endpoint.authority, creds, shared);
+    this.cluster = new pkg.Cluster(endpoint.authority, creds, shared);
+    this.auth = new pkg.Auth(endpoint.authority, creds, shared);
+  }
+
+  private rawCall<T>(client: ServiceClient, method: string, req: unknown, deadline: Date, md: grpc.Metadata): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fn = client[method];
+      if (typeof fn !== 'function') {
+        reject(new Error(`etcd client has no method ${method}`));
+        return;
+      }
+      fn.call(client, req, md, { deadline }, (err: grpc.ServiceError | null, res: unknown) => {
+        if (err) reject(err);
+        else resolve(res as T);
+      });
+    });
+  }
+
+  private async authToken(deadline: Date): Promise<string | undefined> {
+    const creds = this.options.auth;
+    if (!creds) return undefined;
+    if (this.token) return this.token;
+    if (!this.tokenPromise) {
+      this.tokenPromise = this.rawCall<{ token: string }>(
+        this.auth,
+        'authenticate',
+        { name: creds.username, password: creds.password },
+        deadline,
+        new grpc.Metadata(),
+      )
+        .then((r) => {
+          this.token = r.token;
+          return r.token;
+        })
+        .finally(() => {
+          this.tokenPromise = undefined;
+        });
+    }
+    return this.tokenPromise;
+  }
+
+  /** One unary call with a deadline. With auth, an expired token is renewed once (a protocol step, not a retry). */
+  async call<T>(service: 'kv' | 'maintenance' | 'cluster', method: string, req: unknown, timeoutMs: number): Promise<T> {
+    const deadline = new Date(Date.now() + timeoutMs);
+    const client = this[service];
+    const what = `${service}.${method}`;
+    const attempt = async (): Promise<T> => {
+      const md = new grpc.Metadata();
+      const token = await this.authToken(deadline);
+      if (token) md.set('token', token);
+      return this.rawCall<T>(client, method, req, deadline, md);
+    };
+    try {
+      return await attempt();
+    } catch (e) {
+      const err = e as grpc.ServiceError;
+      if (this.options.auth && /invalid auth token|auth token/.test(err.details ?? '') && Date.now() < deadline.getTime()) {
+        this.token = undefined;
+        try {
+          return await attempt();
+        } catch (e2) {
+          throw wrapError(e2 as grpc.ServiceError, what, this.endpoint);
+        }
+      }
+      if (typeof err.code === 'number') throw wrapError(err, what, this.endpoint);
+      throw e;
+    }
+  }
+
+  async status(timeoutMs: number): Promise<MemberStatusResponse> {
+    const r = await this.call<Record<string, unknown> & { header: Record<string, unknown> }>(
+      'maintenance',
+      'status',
+      {},
+      timeoutMs,
+    );
+    return {
+      clusterId: toHexId(r.header.cluster_id),
+      memberId: toHexId(r.header.member_id),
+      leaderId: toHexId(r.leader),
+      version: String(r.version ?? ''),
+      dbSizeBytes: num(r.dbSize),
+      dbSizeInUseBytes: num(r.dbSizeInUse),
+      raftTerm: num(r.raftTerm),
+      raftIndex: num(r.raftIndex),
+      raftAppliedIndex: num(r.raftAppliedIndex),
+      isLearner: Boolean(r.isLearner),
+      errors: Array.isArray(r.errors) ? r.errors.map(String) : [],
+      revision: num(r.header.revision),
+    };
+  }
+
+  /**
+   * The check `etcdctl endpoint health` makes: a linearizable range on a key that need not exist.
+   * Permission denied still proves the member served a quorum read, so it counts as healthy.
+   */
+  async healthRead(timeoutMs: number): Promise<void> {
+    try {
+      await this.call('kv', 'range', { key: Buffer.from('health'), limit: 1, keys_only: true }, timeoutMs);
+    } catch (e) {
+      if (e instanceof EtcdCallError && /permission denied/i.test(e.details)) return;
+      throw e;
+    }
+  }
+
+  async alarms(timeoutMs: number): Promise<AlarmEntry[]> {
+    const r = await this.call<{ alarms: Array<{ memberID: string; alarm: string }> }>(
+      'maintenance',
+      'alarm',
+      { action: 'GET', memberID: '0', alarm: 'NONE' },
+      timeoutMs,
+    );
+    const out: AlarmEntry[] = [];
+    for (const a of r.alarms ?? []) {
+      if (a.alarm === 'NOSPACE' || a.alarm === 'CORRUPT') out.push({ memberId: toHexId(a.memberID), type: a.alarm });
+    }
+    return out;
+  }
+
+  /** Disarm every active alarm (used by tests and by operators after freeing space). */
+  async disarmAll(timeoutMs: number): Promise<void> {
+    for (const a of await this.alarms(timeoutMs)) {
+      await this.call('maintenance', 'alarm', { action: 'DEACTIVATE', memberID: a.memberId ? BigInt('0x' + a.memberId).toString() : '0', alarm: a.type }, timeoutMs);
+    }
+  }
+
+  async memberList(timeoutMs: number): Promise<MemberListEntry[]> {
+    const r = await this.call<{ members: Array<Record<string, unknown>> }>('cluster', 'memberList', {}, timeoutMs);
+    return (r.members ?? []).map((m) => ({
+      id: toHexId(m.ID),
+      name: String(m.name ?? ''),
+      peerURLs: Array.isArray(m.peerURLs) ? m.peerURLs.map(String) : [],
+      clientURLs: Array.isArray(m.clientURLs) ? m.clientURLs.map(String) : [],
+      isLearner: Boolean(m.isLearner),
+    }));
+  }
+
+  async put(key: Buffer, value: Buffer, timeoutMs: number): Promise<void> {
+    await this.call('kv', 'put', { key, value }, timeoutMs);
+  }
+
+  async get(key: Buffer, timeoutMs: number, serializable = false): Promise<Buffer | undefined> {
+    const r = await this.call<{ kvs: Array<{ value: Buffer }> }>('kv', 'range', { key, serializable }, timeoutMs);
+    return r.kvs?.[0]?.value;
+  }
+
+  /** Delete every key with the given prefix; returns how many were deleted. */
+  async deletePrefix(prefix: Buffer, timeoutMs: number): Promise<number> {
+    const r = await this.call<{ deleted: string }>('kv', 'deleteRange', { key: prefix, range_end: prefixEnd(prefix) }, timeoutMs);
+    return num(r.deleted);
+  }
+
+  close(): void {
+    this.kv.close();
+    this.maintenance.close();
+    this.cluster.close();
+    this.auth.close();
+  }
+}
+
+/** The range end that selects every key starting with `prefix` (etcd's clientv3.GetPrefixRangeEnd). */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
