@@ -25,14 +25,23 @@ export function statusTable(s: EtcdMonitorStatus): string {
     m.raftAppliedIndex?.toString() ?? '-',
     m.healthy ? 'healthy' : 'unhealthy',
     humanMs(m.probeLatencyMs),
-    m.errors.join('; '),
+    m.errors.length === 0 ? '' : m.errors.length === 1 ? shorten(m.errors[0]!) : `${m.errors.length} errors (below)`,
   ]);
   const leader = s.leader ? `${s.leader.name} (${s.leader.id})` : 'none';
   const alarms = s.alarms.length ? s.alarms.map((a) => `${a.type}@${a.memberID}`).join(', ') : 'none';
   const summary = [
     `cluster ${s.clusterID ?? '-'}: ${s.phase}  healthy=${s.healthy}  leader=${leader}  members=${s.summary.members} (quorum ${s.quorumSize})  alarms=${alarms}`,
   ];
+  for (const m of s.members) {
+    if (m.errors.length > 1 || (m.errors[0] && m.errors[0].length > 60)) {
+      summary.push(`errors of ${m.endpoint}:`, ...m.errors.map((e) => `  - ${e}`));
+    }
+  }
   const bad = s.conditions.filter((c) => (c.type === 'Degraded' ? c.status === 'True' : c.status === 'False'));
   for (const c of bad) summary.push(`  ${c.type}=${c.status} ${c.reason}: ${c.message}`);
   return renderTable([header, ...rows]) + '\n' + summary.join('\n');
+}
+
+function shorten(s: string, max = 60): string {
+  return s.length <= max ? s : s.slice(0, max - 1) + '…';
 }

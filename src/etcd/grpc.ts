@@ -120,7 +120,7 @@ export function grpcCodeName(code: number | undefined): string {
 
 function wrapError(err: grpc.ServiceError, what: string, endpoint: Endpoint): EtcdCallError {
   const code = grpcCodeName(err.code);
-  const details = err.details || err.message;
+  const details = (err.details || err.message).replace(/\.?\s*Resolution note:\s*$/, '');
   return new EtcdCallError(`${what} ${endpoint.url}: ${code}: ${details}`, code, details);
 }
 
@@ -278,12 +278,14 @@ export class MemberClient {
     const r = await this.call<{ alarms: Array<{ memberID: string; alarm: string }> }>(
       'maintenance',
       'alarm',
-      { action: 'GET', memberID: '0', alarm: 'NONE' },
+      { action: 'Get', memberID: '0', alarm: 'None' },
       timeoutMs,
     );
     const out: AlarmEntry[] = [];
     for (const a of r.alarms ?? []) {
-      if (a.alarm === 'NOSPACE' || a.alarm === 'CORRUPT') out.push({ memberId: toHexId(a.memberID), type: a.alarm });
+      // The proto names the values None/Nospace/Corrupt; etcdctl and we print them upper-case.
+      const type = String(a.alarm).toUpperCase();
+      if (type === 'NOSPACE' || type === 'CORRUPT') out.push({ memberId: toHexId(a.memberID), type });
     }
     return out;
   }
@@ -291,7 +293,8 @@ export class MemberClient {
   /** Disarm every active alarm (used by tests and by operators after freeing space). */
   async disarmAll(timeoutMs: number): Promise<void> {
     for (const a of await this.alarms(timeoutMs)) {
-      await this.call('maintenance', 'alarm', { action: 'DEACTIVATE', memberID: a.memberId ? BigInt('0x' + a.memberId).toString() : '0', alarm: a.type }, timeoutMs);
+      const alarm = a.type === 'NOSPACE' ? 'Nospace' : 'Corrupt';
+      await this.call('maintenance', 'alarm', { action: 'Deactivate', memberID: BigInt('0x' + a.memberId).toString(), alarm }, timeoutMs);
     }
   }
 

@@ -243,7 +243,8 @@ export function evaluate(obs: ClusterObservation, prevStatus: EtcdMonitorStatus 
     const statusOk = Boolean(o?.status);
     // A learner refuses linearizable reads by design; its Status answer is its health.
     const healthOk = Boolean(o && o.healthChecked && !o.healthError);
-    const healthy = statusOk && (r.isLearner ? true : healthOk) && (o?.status?.errors.length ?? 0) === 0;
+    // Status errors (e.g. an alarm's text) are shown with the member; alarms are judged cluster-wide.
+    const healthy = statusOk && (r.isLearner ? true : healthOk);
     if (!r.isLearner) {
       voters++;
       if (healthy) healthyVoters++;
