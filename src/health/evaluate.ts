@@ -439,7 +439,10 @@ export function evaluate(obs: ClusterObservation, prevStatus: EtcdMonitorStatus 
   else phase = 'Healthy';
 
   const unhealthyReasons: string[] = [];
-  if (!anyAnswer) unhealthyReasons.push('no member answered');
+  if (!anyAnswer) {
+    const first = obs.members.find((m) => m.statusError)?.statusError;
+    unhealthyReasons.push(first ? `no member answered (first error: ${first})` : 'no member answered');
+  }
   if (!quorate) unhealthyReasons.push(`no quorum (${healthyVoters}/${voters} voting members healthy, ${quorumSize} needed)`);
   if (splitBrain) unhealthyReasons.push('members disagree on the leader within one term');
   else if (!hasLeader) unhealthyReasons.push('no leader');
