@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { MAIN_USAGE } from './usage.js';
 import { runMonitor } from './monitorCommand.js';
 import { runStatus } from './statusCommand.js';
+import { runOperator } from './operatorCommand.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -36,6 +37,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await runMonitor(rest, io);
       case 'status':
         return await runStatus(rest, io);
+      case 'operator':
+        return await runOperator(rest, io);
       default:
         if (first.startsWith('-')) return await runMonitor(argv, io);
         throw new UsageError(`unknown command "${first}"`);

@@ -53,3 +53,23 @@ Exit 0 when the cluster is healthy, 1 when it is not, 2 on a usage error.
   -w, --write-out=table|json    output format (default table)
 
 ${CONNECTION}`;
+
+export const OPERATOR_USAGE = `Usage: etcd-monitor operator [flags]
+
+Watch EtcdMonitor resources (etcdmonitor.dev/v1alpha1) and write each cluster's health into its status.
+Inside a pod the in-cluster configuration is used; elsewhere --kubeconfig, $KUBECONFIG or ~/.kube/config.
+
+  --kubeconfig=FILE                   kubeconfig to use
+  --namespace=NS                      watch only this namespace (default: all namespaces)
+  --label-selector=SELECTOR           watch only EtcdMonitors matching this label selector
+  --leader-elect                      run as one of several replicas; only the Lease holder probes and writes
+  --leader-elect-namespace=NS         namespace of the Lease (default $POD_NAMESPACE, --namespace or default)
+  --leader-elect-lease-duration=D     default 15s; --leader-elect-renew-deadline=D (10s); --leader-elect-retry-period=D (2s)
+  --identity=NAME                     this replica's name in the Lease (default $POD_NAME or host_pid)
+  --api-host=HOST --api-port=PORT     HTTP API, dashboard and /metrics (default 0.0.0.0:8080)
+  --api-token=TOKEN                   require a bearer token on /api/* (env ETCD_MONITOR_API_TOKEN)
+  --max-concurrent-reconciles=N       default 8
+  --status-heartbeat=D                rewrite an unchanged status at most this often (default 5m)
+  --secret-refresh-interval=D         re-read TLS/auth Secrets this often (default 30s)
+  --watch-watchdog=D                  restart a watch silent for this long (default 2m)
+  --log-level=LEVEL --log-format=json|text`;

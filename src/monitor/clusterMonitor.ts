@@ -62,6 +62,11 @@ export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
     return this.last;
   }
 
+  /** Start from remembered figures (e.g. the leader-change count an earlier operator wrote). */
+  seedMemory(memory: Memory): void {
+    if (this.rounds === 0) this.memory = memory;
+  }
+
   /** Start probing; the first round runs after `initialDelayMs` (used to spread many clusters). */
   start(initialDelayMs = 0): void {
     if (!this.stopped) return;

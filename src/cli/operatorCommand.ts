@@ -1,0 +1,183 @@
+/** `etcd-monitor operator`: watch EtcdMonitor resources and monitor every cluster they name. */
+import os from 'node:os';
+import { ApiServer } from '../api/server.js';
+import { Controller } from '../controller/controller.js';
+import { createKubeClient, loadKubeConfig, type KubeClient } from '../controller/kube.js';
+import { DEFAULT_LEASE, LeaderElector } from '../controller/leader.js';
+import { OperatorMetrics } from '../controller/metrics.js';
+import { createLogger, type Logger } from '../log.js';
+import { MetricsExporter } from '../metrics/exporter.js';
+import { MonitorRegistry } from '../monitor/registry.js';
+import { UsageError, choiceFlag, durationFlag, numberFlag, parseFlags, str, type Values } from './args.js';
+import type { Io } from './main.js';
+import { OPERATOR_USAGE } from './usage.js';
+
+export const OPERATOR_FLAGS = {
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  'label-selector': { type: 'string' },
+  'leader-elect': { type: 'boolean' },
+  'leader-elect-namespace': { type: 'string' },
+  'leader-elect-lease-duration': { type: 'string' },
+  'leader-elect-renew-deadline': { type: 'string' },
+  'leader-elect-retry-period': { type: 'string' },
+  identity: { type: 'string' },
+  'api-host': { type: 'string' },
+  'api-port': { type: 'string' },
+  'api-token': { type: 'string' },
+  'max-concurrent-reconciles': { type: 'string' },
+  'status-heartbeat': { type: 'string' },
+  'secret-refresh-interval': { type: 'string' },
+  'watch-watchdog': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface OperatorConfig {
+  kubeconfig?: string;
+  namespace?: string;
+  labelSelector?: string;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  identity: string;
+  apiHost: string;
+  apiPort: number;
+  apiToken?: string;
+  concurrency: number;
+  heartbeatMs: number;
+  secretRefreshMs: number;
+  watchdogMs: number;
+}
+
+export function operatorConfig(v: Values, env: NodeJS.ProcessEnv): OperatorConfig {
+  const cfg: OperatorConfig = {
+    kubeconfig: str(v, 'kubeconfig') ?? env.KUBECONFIG,
+    namespace: str(v, 'namespace') || undefined,
+    labelSelector: str(v, 'label-selector') || undefined,
+    leaderElect: v['leader-elect'] === true,
+    leaseNamespace: str(v, 'leader-elect-namespace') ?? env.POD_NAMESPACE ?? str(v, 'namespace') ?? 'default',
+    leaseDurationMs: durationFlag(v, 'leader-elect-lease-duration', DEFAULT_LEASE.leaseDurationMs),
+    renewDeadlineMs: durationFlag(v, 'leader-elect-renew-deadline', DEFAULT_LEASE.renewDeadlineMs),
+    retryPeriodMs: durationFlag(v, 'leader-elect-retry-period', DEFAULT_LEASE.retryPeriodMs),
+    identity: str(v, 'identity') ?? env.POD_NAME ?? `${os.hostname()}_${process.pid}`,
+    apiHost: str(v, 'api-host') ?? '0.0.0.0',
+    apiPort: numberFlag(v, 'api-port', 8080, 0, 65535),
+    apiToken: str(v, 'api-token') ?? env.ETCD_MONITOR_API_TOKEN,
+    concurrency: numberFlag(v, 'max-concurrent-reconciles', 8, 1, 256),
+    heartbeatMs: durationFlag(v, 'status-heartbeat', 5 * 60_000),
+    secretRefreshMs: durationFlag(v, 'secret-refresh-interval', 30_000),
+    watchdogMs: durationFlag(v, 'watch-watchdog', 120_000),
+  };
+  if (cfg.renewDeadlineMs >= cfg.leaseDurationMs) throw new UsageError('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
+  if (cfg.retryPeriodMs >= cfg.renewDeadlineMs) throw new UsageError('--leader-elect-retry-period must be shorter than --leader-elect-renew-deadline');
+  return cfg;
+}
+
+export interface OperatorApp {
+  registry: MonitorRegistry;
+  api: ApiServer;
+  url: string;
+  controller: () => Controller | undefined;
+  elector?: LeaderElector;
+  stop(): Promise<void>;
+}
+
+/** Wire the operator; with leader election the controller runs only while this replica leads. */
+export async function startOperator(cfg: OperatorConfig, kube: KubeClient, log: Logger): Promise<OperatorApp> {
+  const registry = new MonitorRegistry();
+  const exporter = new MetricsExporter(registry);
+  let controller: Controller | undefined;
+  const metrics = new OperatorMetrics(exporter.registry, () => controller?.queueDepth ?? 0, () => registry.size);
+  const newController = (): Controller =>
+    new Controller(kube, registry, log, metrics, {
+      namespace: cfg.namespace,
+      labelSelector: cfg.labelSelector,
+      concurrency: cfg.concurrency,
+      heartbeatMs: cfg.heartbeatMs,
+      secretRefreshMs: cfg.secretRefreshMs,
+      watchdogMs: cfg.watchdogMs,
+    });
+  let elector: LeaderElector | undefined;
+  const startController = (): void => {
+    controller = newController();
+    controller.start();
+    metrics.isLeader.set(1);
+  };
+  const stopController = async (): Promise<void> => {
+    const c = controller;
+    controller = undefined;
+    metrics.isLeader.set(0);
+    await c?.stop();
+  };
+  const api = new ApiServer(registry, exporter, { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => Boolean(controller?.synced) }, log);
+  const addr = await api.listen();
+  if (cfg.leaderElect) {
+    metrics.isLeader.set(0);
+    elector = new LeaderElector(
+      kube,
+      { namespace: cfg.leaseNamespace, name: 'etcd-monitor-operator', identity: cfg.identity, leaseDurationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs },
+      { onStartedLeading: startController, onStoppedLeading: () => void stopController() },
+      log,
+    );
+    elector.start();
+  } else {
+    startController();
+  }
+  log.info('operator started', {
+    namespace: cfg.namespace ?? '(all)',
+    labelSelector: cfg.labelSelector,
+    leaderElect: cfg.leaderElect,
+    identity: cfg.identity,
+    api: `http://${addr.address}:${addr.port}`,
+  });
+  return {
+    registry,
+    api,
+    url: `http://${addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address}:${addr.port}`,
+    controller: () => controller,
+    elector,
+    async stop() {
+      await elector?.stop();
+      await stopController();
+      await registry.stopAll();
+      await api.close();
+    },
+  };
+}
+
+export async function runOperator(argv: string[], io: Io): Promise<number> {
+  let v: Values;
+  let cfg: OperatorConfig;
+  try {
+    v = parseFlags(argv, OPERATOR_FLAGS);
+    if (v.help) {
+      io.out(OPERATOR_USAGE);
+      return 0;
+    }
+    cfg = operatorConfig(v, io.env);
+  } catch (e) {
+    io.err(`etcd-monitor operator: ${(e as Error).message}\n\n${OPERATOR_USAGE}`);
+    return 2;
+  }
+  const logFormat = str(v, 'log-format') !== undefined ? choiceFlag(v, 'log-format', ['json', 'text'] as const, 'json') : undefined;
+  const log = createLogger(choiceFlag(v, 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'), logFormat);
+  let kube: KubeClient;
+  try {
+    kube = createKubeClient(loadKubeConfig(cfg.kubeconfig));
+  } catch (e) {
+    io.err(`etcd-monitor operator: cannot load the Kubernetes configuration: ${(e as Error).message}`);
+    return 1;
+  }
+  const app = await startOperator(cfg, kube, log);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  log.info('stopping');
+  await app.stop();
+  return 0;
+}

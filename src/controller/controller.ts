@@ -1,0 +1,270 @@
+/**
+ * The EtcdMonitor controller: keeps one cluster monitor per resource, and writes what it sees back as
+ * status and Events. Every change (watch event, probe round, secret refresh) becomes a key in the
+ * work queue; reconciling a key is the only place that touches the API server for that resource.
+ */
+import { createHash } from 'node:crypto';
+import type { EtcdMonitorStatus } from '../crd/types.js';
+import { EtcdProber, type ClusterProber } from '../etcd/probe.js';
+import type { Endpoint } from '../etcd/endpoints.js';
+import type { ConnectionOptions } from '../etcd/grpc.js';
+import { emptyMemory, type ClusterEvent } from '../health/evaluate.js';
+import type { Logger } from '../log.js';
+import { ClusterMonitor } from '../monitor/clusterMonitor.js';
+import type { MonitorRegistry } from '../monitor/registry.js';
+import { resolveSpec, type SecretLookup, type SecretsForSpec } from './config.js';
+import { MonitorInformer } from './informer.js';
+import type { EtcdMonitorObject, KubeClient } from './kube.js';
+import { mergePatch } from './mergePatch.js';
+import type { OperatorMetrics } from './metrics.js';
+import { invalidStatus, pausedStatus, pendingStatus } from './reconcile.js';
+import { DEFAULT_HEARTBEAT_MS, decideWrite } from './statusPolicy.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface ControllerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  concurrency?: number;
+  heartbeatMs?: number;
+  secretRefreshMs?: number;
+  watchdogMs?: number;
+  /** Build the prober for a resource (the real one talks gRPC to the members). */
+  proberFactory?: (endpoints: Endpoint[], conn: ConnectionOptions, opts: ConstructorParameters<typeof EtcdProber>[2]) => ClusterProber;
+}
+
+interface Managed {
+  monitor?: ClusterMonitor;
+  connectionKey?: string;
+  /** What we last wrote (or found) in the API server. */
+  written?: EtcdMonitorStatus;
+  lastWriteMs?: number;
+  pendingEvents: ClusterEvent[];
+  lastProblem?: string;
+  secrets: SecretsForSpec;
+  secretsReadAt: number;
+  secretsGeneration?: number;
+  roundsWritten: number;
+}
+
+/** Spread first rounds over the interval so many resources do not probe in bursts. */
+export function spreadDelay(key: string, intervalMs: number): number {
+  const h = createHash('sha1').update(key).digest().readUInt32BE(0);
+  return h % Math.max(1, intervalMs);
+}
+
+export class Controller {
+  readonly informer: MonitorInformer;
+  private readonly queue: WorkQueue;
+  private readonly managed = new Map<string, Managed>();
+  private secretTicker: NodeJS.Timeout | undefined;
+  private readonly opts: Required<Omit<ControllerOptions, 'namespace' | 'labelSelector'>> & Pick<ControllerOptions, 'namespace' | 'labelSelector'>;
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly registry: MonitorRegistry,
+    private readonly log: Logger,
+    private readonly metrics: OperatorMetrics | undefined,
+    opts: ControllerOptions,
+  ) {
+    this.opts = {
+      concurrency: 8,
+      heartbeatMs: DEFAULT_HEARTBEAT_MS,
+      secretRefreshMs: 30_000,
+      watchdogMs: 120_000,
+      proberFactory: (e, c, o) => new EtcdProber(e, c, o),
+      ...opts,
+    };
+    this.queue = new WorkQueue(this.opts.concurrency, (k) => this.reconcile(k), (k, e) => this.log.error('reconcile failed', { key: k, error: String(e) }));
+    this.informer = new MonitorInformer(
+      kube,
+      { namespace: opts.namespace, labelSelector: opts.labelSelector, watchdogMs: this.opts.watchdogMs },
+      (_ev, key) => this.queue.add(key),
+      log,
+      (reason) => this.metrics?.watchRestarts.inc({ reason }),
+    );
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  get synced(): boolean {
+    return this.informer.hasSynced;
+  }
+
+  start(): void {
+    this.informer.start();
+    this.secretTicker = setInterval(() => {
+      for (const [key, obj] of this.informer.cache) if (obj.spec?.tls || obj.spec?.auth) this.queue.add(key);
+    }, this.opts.secretRefreshMs);
+    this.secretTicker.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    this.informer.stop();
+    if (this.secretTicker) clearInterval(this.secretTicker);
+    await this.queue.stop();
+    for (const key of [...this.managed.keys()]) await this.teardown(key);
+  }
+
+  /** Resolves once every queued reconcile has run (tests). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private async teardown(key: string): Promise<void> {
+    const m = this.managed.get(key);
+    this.managed.delete(key);
+    if (m?.monitor) await this.registry.remove(key);
+  }
+
+  private async stopMonitor(key: string, m: Managed): Promise<void> {
+    if (!m.monitor) return;
+    m.monitor = undefined;
+    m.connectionKey = undefined;
+    await this.registry.remove(key);
+  }
+
+  private async readSecrets(obj: EtcdMonitorObject, m: Managed): Promise<void> {
+    const ns = obj.metadata.namespace;
+    const now = Date.now();
+    const fresh = now - m.secretsReadAt < this.opts.secretRefreshMs && m.secretsGeneration === obj.metadata.generation;
+    if (fresh) return;
+    const read = async (name: string | undefined): Promise<SecretLookup | undefined> => (name ? this.kube.readSecret(ns, name) : undefined);
+    m.secrets = { tls: await read(obj.spec.tls?.secretName), auth: await read(obj.spec.auth?.secretName) };
+    m.secretsReadAt = now;
+    m.secretsGeneration = obj.metadata.generation;
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const t0 = performance.now();
+    let result = 'ok';
+    try {
+      await this.reconcileKey(key);
+    } catch (e) {
+      result = 'error';
+      throw e;
+    } finally {
+      this.metrics?.reconcileDuration.observe({ result }, (performance.now() - t0) / 1000);
+    }
+  }
+
+  private async reconcileKey(key: string): Promise<void> {
+    const obj = this.informer.cache.get(key);
+    if (!obj || obj.metadata.deletionTimestamp) {
+      if (this.managed.has(key)) this.log.info('EtcdMonitor deleted; probing stopped', { key });
+      await this.teardown(key);
+      return;
+    }
+    let m = this.managed.get(key);
+    if (!m) {
+      m = { pendingEvents: [], secrets: {}, secretsReadAt: 0, written: obj.status && obj.status.phase ? obj.status : undefined, roundsWritten: 0 };
+      if (m.written) m.lastWriteMs = Date.now();
+      this.managed.set(key, m);
+    }
+    const generation = obj.metadata.generation;
+    const now = new Date();
+    const nowIso = now.toISOString();
+
+    if (obj.spec.tls || obj.spec.auth) await this.readSecrets(obj, m);
+    const resolved = resolveSpec(obj.spec, m.secrets);
+
+    if (!resolved.ok) {
+      await this.stopMonitor(key, m);
+      const msg = `${resolved.problem.reason}: ${resolved.problem.message}`;
+      if (m.lastProblem !== msg) {
+        m.lastProblem = msg;
+        this.log.warn('EtcdMonitor configuration invalid', { key, reason: resolved.problem.reason, message: resolved.problem.message });
+        await this.emit(obj, { type: 'Warning', reason: 'ConfigInvalid', message: resolved.problem.message });
+      }
+      await this.writeStatus(obj, m, invalidStatus(resolved.problem, m.written, generation, nowIso));
+      return;
+    }
+    m.lastProblem = undefined;
+    const spec = resolved.spec;
+
+    if (spec.paused) {
+      await this.stopMonitor(key, m);
+      await this.writeStatus(obj, m, pausedStatus(m.written, generation, nowIso));
+      return;
+    }
+
+    if (!m.monitor || m.connectionKey !== spec.connectionKey) {
+      await this.stopMonitor(key, m);
+      const prober = this.opts.proberFactory(spec.endpoints, spec.conn, {
+        timeoutMs: spec.timeoutMs,
+        metrics: spec.metrics,
+        metricsUrls: spec.metricsUrls,
+        writeProbePrefix: spec.writeProbe ? '/etcd-monitor/probe/' : undefined,
+      });
+      const monitor = new ClusterMonitor({ name: key, intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, thresholds: spec.thresholds, generation }, prober, this.log);
+      // Carry the leader-change count across operator restarts and failovers.
+      const seed = emptyMemory();
+      if (m.written) {
+        seed.leaderChanges = m.written.leaderChanges ?? 0;
+        if (m.written.lastLeaderChangeTime) seed.lastLeaderChangeTime = m.written.lastLeaderChangeTime;
+        if (m.written.leader?.id) seed.lastLeaderId = m.written.leader.id;
+      }
+      monitor.seedMemory(seed);
+      monitor.on('round', (r) => {
+        const mm = this.managed.get(key);
+        if (!mm || mm.monitor !== monitor) return;
+        mm.pendingEvents.push(...r.evaluation.events);
+        this.queue.add(key);
+      });
+      this.registry.add(monitor);
+      m.monitor = monitor;
+      m.connectionKey = spec.connectionKey;
+      monitor.start(spreadDelay(key, spec.intervalMs));
+      this.log.info('monitoring EtcdMonitor', { key, endpoints: spec.endpoints.map((e) => e.url), interval: spec.intervalMs, tls: Boolean(spec.conn.tls), auth: Boolean(spec.conn.auth) });
+      if (!m.written || m.written.observedGeneration !== generation || m.written.phase === 'Paused') {
+        await this.writeStatus(obj, m, pendingStatus(generation, nowIso));
+      }
+      return;
+    }
+    // Same connection: thresholds, interval and generation may change in place.
+    m.monitor.config = { ...m.monitor.config, intervalMs: spec.intervalMs, thresholds: spec.thresholds, generation };
+
+    const latest = m.monitor.latest;
+    const events = m.pendingEvents.splice(0);
+    for (const ev of events) await this.emit(obj, ev);
+    if (latest) {
+      const status: EtcdMonitorStatus = { ...latest.evaluation.status, observedGeneration: generation };
+      await this.writeStatus(obj, m, status);
+    }
+  }
+
+  private async emit(obj: EtcdMonitorObject, ev: ClusterEvent): Promise<void> {
+    try {
+      await this.kube.createEvent(obj, ev.type, ev.reason, ev.message);
+      this.metrics?.events.inc({ reason: ev.reason });
+    } catch (e) {
+      this.log.warn('could not create Event', { key: `${obj.metadata.namespace}/${obj.metadata.name}`, reason: ev.reason, error: String(e) });
+    }
+  }
+
+  private async writeStatus(obj: EtcdMonitorObject, m: Managed, next: EtcdMonitorStatus): Promise<void> {
+    const nowMs = Date.now();
+    const d = decideWrite(m.written, next, m.lastWriteMs, nowMs, this.opts.heartbeatMs);
+    if (!d.write) return;
+    const patch = mergePatch(m.written ?? {}, next);
+    if (patch === undefined) {
+      m.lastWriteMs = nowMs;
+      return;
+    }
+    try {
+      await this.kube.patchStatus(obj.metadata.namespace, obj.metadata.name, { status: patch });
+      m.written = next;
+      m.lastWriteMs = nowMs;
+      m.roundsWritten++;
+      this.metrics?.statusPatches.inc({ reason: d.reason, result: 'ok' });
+    } catch (e) {
+      this.metrics?.statusPatches.inc({ reason: d.reason, result: 'error' });
+      const code = (e as { code?: number }).code;
+      if (code === 404) return; // deleted meanwhile; the watch will tell us
+      // Our copy may be wrong (someone else wrote): forget it so the next write sends everything.
+      m.written = undefined;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The EtcdMonitor CustomResourceDefinition: the one source of the schema. The manifest in
+ * deploy/manifests/crds/ and the Helm chart's CRD are generated from this (npm run generate) and a
+ * test fails when a copy drifts.
+ */
+import { DURATION_PATTERN } from './duration.js';
+import { GROUP, KIND, PLURAL, VERSION } from './types.js';
+
+type Schema = Record<string, unknown>;
+
+/** host:port, or http(s)://host:port; IPv6 hosts in brackets. */
+export const ENDPOINT_PATTERN = '^(https?://)?(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}/?$';
+export const MAX_ENDPOINTS = 15;
+
+const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
+const int = (description: string, extra: Schema = {}): Schema => ({ type: 'integer', description, ...extra });
+const num = (description: string, extra: Schema = {}): Schema => ({ type: 'number', description, ...extra });
+const bool = (description: string, extra: Schema = {}): Schema => ({ type: 'boolean', description, ...extra });
+const obj = (description: string, properties: Record<string, Schema>, extra: Schema = {}): Schema => ({ type: 'object', description, properties, ...extra });
+
+const duration = (description: string, def: string): Schema => str(description, { pattern: DURATION_PATTERN, default: def, maxLength: 32 });
+
+export const specSchema: Schema = obj(
+  'What to monitor and how.',
+  {
+    endpoints: {
+      type: 'array',
+      description: 'Client URLs of the etcd members (host:port or http(s)://host:port), 1 to 15, no duplicates.',
+      minItems: 1,
+      maxItems: MAX_ENDPOINTS,
+      'x-kubernetes-list-type': 'set',
+      items: str('A member client endpoint.', { pattern: ENDPOINT_PATTERN, maxLength: 253 }),
+    },
+    interval: duration('Probe period, at least 1s.', '15s'),
+    timeout: duration('Deadline of every probe call to one member; must be shorter than interval.', '5s'),
+    tls: obj(
+      'Client TLS for https endpoints, from a Secret in the same namespace.',
+      {
+        secretName: str('Secret holding the CA bundle and (for mutual TLS) the client certificate and key.', { minLength: 1, maxLength: 253 }),
+        caKey: str('Key of the CA bundle in the Secret.', { default: 'ca.crt' }),
+        certKey: str('Key of the client certificate in the Secret.', { default: 'tls.crt' }),
+        keyKey: str('Key of the client private key in the Secret.', { default: 'tls.key' }),
+        serverName: str('Server name to verify instead of the endpoint host.', { default: '' }),
+        insecureSkipVerify: bool('Do not verify the members\u2019 certificates.', { default: false }),
+      },
+      { required: ['secretName'] },
+    ),
+    auth: obj(
+      'etcd username/password authentication, from a Secret in the same namespace.',
+      {
+        secretName: str('Secret holding the username and password.', { minLength: 1, maxLength: 253 }),
+        usernameKey: str('Key of the username in the Secret.', { default: 'username' }),
+        passwordKey: str('Key of the password in the Secret.', { default: 'password' }),
+      },
+      { required: ['secretName'] },
+    ),
+    metrics: obj(
+      'Scrape each member\u2019s own /metrics for raft, disk and gRPC figures.',
+      {
+        enabled: bool('Scrape the members\u2019 metrics.', { default: true }),
+        urls: {
+          type: 'array',
+          description: 'Per-member metrics URLs in endpoint order (e.g. the :2381 listener); default <endpoint>/metrics.',
+          maxItems: MAX_ENDPOINTS,
+          items: str('A metrics URL.', { pattern: '^https?://[^\\s]+$', maxLength: 512 }),
+        },
+      },
+      { default: {} },
+    ),
+    probes: obj('Optional probes that write to etcd.', { writeLatency: bool('Time a put and delete under a reserved key prefix each round.', { default: false }) }, { default: {} }),
+    thresholds: obj(
+      'When a quorate cluster counts as Degraded.',
+      {
+        latencyWarningMs: num('p99 read or write latency above this (ms).', { default: 100, minimum: 0 }),
+        dbQuotaWarningPercent: num('Database size above this share of the backend quota (%).', { default: 80, minimum: 1, maximum: 100 }),
+        leaderChangesWarningPerHour: int('More leader changes than this in the last hour.', { default: 3, minimum: 0 }),
+      },
+      { default: {} },
+    ),
+    paused: bool('Stop probing; the status keeps its last figures with phase Paused.', { default: false }),
+  },
+  {
+    required: ['endpoints'],
+    'x-kubernetes-validations': [
+      { rule: "duration(self.interval) >= duration('1s')", message: 'interval must be at least 1s', fieldPath: '.interval' },
+      { rule: 'duration(self.timeout) < duration(self.interval)', message: 'timeout must be shorter than interval', fieldPath: '.timeout' },
+      { rule: "!has(self.metrics) || !has(self.metrics.urls) || size(self.metrics.urls) == 0 || size(self.metrics.urls) == size(self.endpoints)", message: 'metrics.urls needs one URL per endpoint, in the same order', fieldPath: '.metrics.urls' },
+    ],
+  },
+);
+
+const condition: Schema = obj(
+  'metav1.Condition',
+  {
+    type: str('Condition type.'),
+    status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+    reason: str('Machine-readable reason.'),
+    message: str('Human-readable detail.'),
+    lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
+    observedGeneration: int('Generation the condition was computed for.', { format: 'int64' }),
+  },
+  { required: ['type', 'status', 'reason', 'lastTransitionTime'] },
+);
+
+const member: Schema = obj('One member as last probed.', {
+  name: str('Member name.'),
+  id: str('Member ID (hex).'),
+  endpoint: str('Client URL probed.'),
+  role: str('Leader, Follower, Learner or Unknown.'),
+  healthy: bool('Answered Status and a linearizable read.'),
+  version: str('etcd server version.'),
+  dbSizeBytes: int('Backend size allocated.', { format: 'int64' }),
+  dbSizeInUseBytes: int('Backend size in use.', { format: 'int64' }),
+  raftTerm: int('Raft term.', { format: 'int64' }),
+  raftIndex: int('Raft committed index.', { format: 'int64' }),
+  raftAppliedIndex: int('Raft applied index.', { format: 'int64' }),
+  probeLatencyMs: num('Duration of the health read.'),
+  errors: { type: 'array', description: 'Errors of the last round.', items: { type: 'string' } },
+  lastError: str('Most recent error seen.'),
+});
+
+export const statusSchema: Schema = obj('Observed health, written by the operator.', {
+  observedGeneration: int('Generation of the spec last acted on.', { format: 'int64' }),
+  phase: str('Pending, Healthy, Degraded, Unhealthy, Unreachable or Paused.', { enum: ['Pending', 'Healthy', 'Degraded', 'Unhealthy', 'Unreachable', 'Paused'] }),
+  healthy: bool('Quorum of healthy voting members, one agreed leader, no alarm.'),
+  hasLeader: bool('The members agree on one leader.'),
+  leader: obj('The agreed leader.', { name: str('Member name.'), id: str('Member ID (hex).'), endpoint: str('Client URL.') }),
+  clusterID: str('Cluster ID (hex).'),
+  memberCount: int('Members in the member list.'),
+  healthyMembers: int('Members healthy in the last round.'),
+  quorumSize: int('Voting members needed for quorum.'),
+  versions: { type: 'array', description: 'Server versions seen.', items: { type: 'string' } },
+  dbSizeBytes: int('Largest member backend size.', { format: 'int64' }),
+  dbSizeInUseBytes: int('Largest member backend size in use.', { format: 'int64' }),
+  dbQuotaBytes: int('Backend quota.', { format: 'int64' }),
+  dbQuotaUsedPercent: num('dbSizeBytes as a percentage of dbQuotaBytes.'),
+  alarms: { type: 'array', description: 'Active alarms.', items: obj('An alarm.', { memberID: str('Member ID (hex).'), type: str('NOSPACE or CORRUPT.') }) },
+  latency: obj('p99 latencies over the last interval.', {
+    readP99Ms: num('Read p99 (ms).'),
+    writeP99Ms: num('Write p99 (ms).'),
+    probeP99Ms: num('Health-read p99 (ms).'),
+    notes: { type: 'array', description: 'Why a figure is absent or where it comes from.', items: { type: 'string' } },
+  }),
+  requestRatePerSecond: num('gRPC requests handled per second across members.'),
+  leaderChanges: int('Leader changes observed by the operator.'),
+  lastLeaderChangeTime: str('When the last leader change was observed.', { format: 'date-time' }),
+  lastProbeTime: str('When the last probe round started.', { format: 'date-time' }),
+  summary: obj('Short figures for kubectl columns.', { members: str('healthy/total'), dbSize: str('Largest DB size.'), latency: str('p99 latency.') }),
+  members: { type: 'array', description: 'Per-member detail.', items: member },
+  conditions: { type: 'array', description: 'Standard conditions.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: condition },
+});
+
+export function crdManifest(): Schema {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${PLURAL}.${GROUP}`, labels: { 'app.kubernetes.io/name': 'etcd-monitor', 'app.kubernetes.io/component': 'crd' } },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: 'etcdmonitor', shortNames: ['etcdmon', 'em'], categories: ['etcd'] },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+            { name: 'Leader', type: 'string', jsonPath: '.status.leader.name' },
+            { name: 'Members', type: 'string', jsonPath: '.status.summary.members' },
+            { name: 'DB Size', type: 'string', jsonPath: '.status.summary.dbSize' },
+            { name: 'Latency', type: 'string', jsonPath: '.status.summary.latency' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'Cluster ID', type: 'string', jsonPath: '.status.clusterID', priority: 1 },
+            { name: 'Version', type: 'string', jsonPath: '.status.versions[0]', priority: 1 },
+            { name: 'Last Probe', type: 'date', jsonPath: '.status.lastProbeTime', priority: 1 },
+          ],
+          schema: {
+            openAPIV3Schema: obj('EtcdMonitor watches the health of one etcd cluster.', {
+              apiVersion: str('API version.'),
+              kind: str('Kind.'),
+              metadata: { type: 'object' },
+              spec: specSchema,
+              status: statusSchema,
+            }, { required: ['spec'] }),
+          },
+        },
+      ],
+    },
+  };
+}
