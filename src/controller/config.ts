@@ -14,8 +14,8 @@ export interface SecretData {
   data: Record<string, Buffer>;
 }
 
-/** What a secret lookup found: the data, or that it does not exist. */
-export type SecretLookup = SecretData | 'NotFound';
+/** What a secret lookup found: the data, that it does not exist, or that we may not read it (RBAC). */
+export type SecretLookup = SecretData | 'NotFound' | 'Forbidden';
 
 export interface ResolvedSpec {
   endpoints: Endpoint[];
@@ -82,6 +82,7 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
   const keyParts: unknown[] = [endpoints.map((e) => e.url), timeoutMs, spec.metrics?.enabled !== false, urls, spec.probes?.writeLatency === true];
   if (tlsRef) {
     const s = secrets.tls;
+    if (s === 'Forbidden') return fail('SecretForbidden', `not allowed to read TLS secret "${tlsRef.secretName}" (grant the operator get on secrets in this namespace)`);
     if (!s || s === 'NotFound') return fail('SecretNotFound', `TLS secret "${tlsRef.secretName}" not found`);
     const caKey = tlsRef.caKey ?? 'ca.crt';
     const certKey = tlsRef.certKey ?? 'tls.crt';
@@ -120,6 +121,7 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
   }
   if (spec.auth) {
     const s = secrets.auth;
+    if (s === 'Forbidden') return fail('SecretForbidden', `not allowed to read auth secret "${spec.auth.secretName}" (grant the operator get on secrets in this namespace)`);
     if (!s || s === 'NotFound') return fail('SecretNotFound', `auth secret "${spec.auth.secretName}" not found`);
     const uk = spec.auth.usernameKey ?? 'username';
     const pk = spec.auth.passwordKey ?? 'password';

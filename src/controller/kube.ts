@@ -163,6 +163,7 @@ export function createKubeClient(kc: k8s.KubeConfig): KubeClient {
         return { resourceVersion: s.metadata?.resourceVersion ?? '', data };
       } catch (e) {
         if (statusCode(e) === 404) return 'NotFound';
+        if (statusCode(e) === 403) return 'Forbidden';
         throw e;
       }
     },

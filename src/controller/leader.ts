@@ -102,12 +102,13 @@ export class LeaderElector {
     return this.kube.writeLease(this.opts.namespace, this.opts.name, rec);
   }
 
-  /** Stop; a leader releases the lease so a standby can take over at once. */
-  async stop(): Promise<void> {
+  /** Stop; a leader releases the lease (unless `release` is false) so a standby can take over at once. */
+  async stop(release = true): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.leading) {
-      this.leading = false;
+    const wasLeading = this.leading;
+    this.leading = false;
+    if (wasLeading && release) {
       try {
         const cur = await this.kube.getLease(this.opts.namespace, this.opts.name);
         if (cur && cur.holder === this.opts.identity) {
