@@ -39,7 +39,7 @@ function sendError(res: http.ServerResponse, e: HttpError): void {
   sendJson(res, e.status, { error: { code: e.code, message: e.message, ...e.extra } });
 }
 
-function allowOnly(url: URL, allowed: readonly string[]): void {
+export function allowOnly(url: URL, allowed: readonly string[]): void {
   for (const k of url.searchParams.keys()) {
     if (!allowed.includes(k)) {
       throw new HttpError(400, 'BadQueryParameter', `unknown query parameter "${k}"${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`);
@@ -56,6 +56,23 @@ export function tokenMatches(header: string | undefined, token: string): boolean
   const a = Buffer.from(m[1]!.trim());
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The cluster a request means: `?cluster=` when several are monitored, else the only one (also used by the dashboard routes). */
+export function pickCluster(monitors: MonitorRegistry, url: URL): ClusterMonitor {
+  const all = monitors.list();
+  const wanted = url.searchParams.get('cluster');
+  if (wanted !== null) {
+    if (wanted === '') throw new HttpError(400, 'BadQueryParameter', 'query parameter "cluster" is empty');
+    const m = monitors.get(wanted);
+    if (!m) throw new HttpError(404, 'ClusterNotFound', `no monitored cluster named "${wanted}"`, { clusters: all.map((x) => x.name) });
+    return m;
+  }
+  if (all.length === 1) return all[0]!;
+  if (all.length === 0) throw new HttpError(404, 'NoClusters', 'no cluster is monitored yet');
+  throw new HttpError(400, 'ClusterRequired', `${all.length} clusters are monitored: name one with ?cluster=<namespace>/<name>`, {
+    clusters: all.map((x) => x.name),
+  });
 }
 
 export class ApiServer {
@@ -100,21 +117,8 @@ export class ApiServer {
     });
   }
 
-  /** The cluster a request means: `?cluster=` when several are monitored, else the only one. */
   private pickCluster(url: URL): ClusterMonitor {
-    const all = this.monitors.list();
-    const wanted = url.searchParams.get('cluster');
-    if (wanted !== null) {
-      if (wanted === '') throw new HttpError(400, 'BadQueryParameter', 'query parameter "cluster" is empty');
-      const m = this.monitors.get(wanted);
-      if (!m) throw new HttpError(404, 'ClusterNotFound', `no monitored cluster named "${wanted}"`, { clusters: all.map((x) => x.name) });
-      return m;
-    }
-    if (all.length === 1) return all[0]!;
-    if (all.length === 0) throw new HttpError(404, 'NoClusters', 'no cluster is monitored yet');
-    throw new HttpError(400, 'ClusterRequired', `${all.length} clusters are monitored: name one with ?cluster=<namespace>/<name>`, {
-      clusters: all.map((x) => x.name),
-    });
+    return pickCluster(this.monitors, url);
   }
 
   private statusOf(m: ClusterMonitor): unknown {

@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { MAIN_USAGE } from './usage.js';
 import { runMonitor } from './monitorCommand.js';
 import { runStatus } from './statusCommand.js';
+import { runBenchmarkCommand } from './benchmarkCommand.js';
 import { runOperator } from './operatorCommand.js';
 
 export interface Io {
@@ -37,6 +38,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await runMonitor(rest, io);
       case 'status':
         return await runStatus(rest, io);
+      case 'benchmark':
+        return await runBenchmarkCommand(rest, io);
       case 'operator':
         return await runOperator(rest, io);
       default:

@@ -1,4 +1,5 @@
 /** `etcd-monitor monitor` (standalone mode): one cluster, the HTTP API and /metrics. */
+import { createDashboard } from '../api/dashboard/index.js';
 import { ApiServer } from '../api/server.js';
 import { EtcdProber } from '../etcd/probe.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../health/evaluate.js';
@@ -7,6 +8,7 @@ import { MetricsExporter } from '../metrics/exporter.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import { MonitorRegistry } from '../monitor/registry.js';
 import { CONNECTION_FLAGS, UsageError, choiceFlag, connectionConfig, durationFlag, type ConnectionConfig, numberFlag, parseFlags, str, type Values } from './args.js';
+import { runGuideBenchmark } from './benchmarkCommand.js';
 import type { Io } from './main.js';
 import { MONITOR_USAGE } from './usage.js';
 
@@ -72,7 +74,7 @@ export async function runMonitor(argv: string[], io: Io, signal?: AbortSignal): 
     io.out(MONITOR_USAGE);
     return 0;
   }
-  if (v['run-benchmark']) throw new UsageError('--run-benchmark: the benchmark is run with "etcd-monitor benchmark"; it is not part of this build yet');
+  if (v['run-benchmark'] || v['benchmark-type'] !== undefined || v['benchmark-ops'] !== undefined) return runGuideBenchmark(v, io, signal);
   let conn;
   let cfg: StandaloneConfig;
   try {
@@ -139,7 +141,13 @@ export async function startStandalone(
       lastPhase = s.phase;
     }
   });
-  const api = new ApiServer(registry, exporter, { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => monitor.rounds > 0 }, log);
+  const dashboard = createDashboard(registry, { token: cfg.apiToken });
+  const api = new ApiServer(
+    registry,
+    exporter,
+    { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => monitor.rounds > 0, extraRoutes: dashboard.routes },
+    log,
+  );
   const addr = await api.listen();
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   log.info('etcd-monitor started', {
@@ -159,6 +167,7 @@ export async function startStandalone(
     api,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`,
     async stop() {
+      dashboard.close();
       await registry.stopAll();
       await api.close();
     },

@@ -1,5 +1,6 @@
 /** `etcd-monitor operator`: watch EtcdMonitor resources and monitor every cluster they name. */
 import os from 'node:os';
+import { createDashboard } from '../api/dashboard/index.js';
 import { ApiServer } from '../api/server.js';
 import { Controller } from '../controller/controller.js';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../controller/kube.js';
@@ -113,7 +114,13 @@ export async function startOperator(cfg: OperatorConfig, kube: KubeClient, log: 
     metrics.isLeader.set(0);
     await c?.stop();
   };
-  const api = new ApiServer(registry, exporter, { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => Boolean(controller?.synced) }, log);
+  const dashboard = createDashboard(registry, { token: cfg.apiToken });
+  const api = new ApiServer(
+    registry,
+    exporter,
+    { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => Boolean(controller?.synced), extraRoutes: dashboard.routes },
+    log,
+  );
   const addr = await api.listen();
   if (cfg.leaderElect) {
     metrics.isLeader.set(0);
@@ -141,6 +148,7 @@ export async function startOperator(cfg: OperatorConfig, kube: KubeClient, log: 
     controller: () => controller,
     elector,
     async stop() {
+      dashboard.close();
       await elector?.stop();
       await stopController();
       await registry.stopAll();

@@ -73,3 +73,35 @@ Inside a pod the in-cluster configuration is used; elsewhere --kubeconfig, $KUBE
   --secret-refresh-interval=D         re-read TLS/auth Secrets this often (default 30s)
   --watch-watchdog=D                  restart a watch silent for this long (default 2m)
   --log-level=LEVEL --log-format=json|text`;
+
+export const BENCHMARK_USAGE = `Usage: etcd-monitor benchmark --endpoints=LIST [flags]
+       etcd-monitor --endpoints=LIST --run-benchmark [--benchmark-type=write|read|mixed] [--benchmark-ops=N]
+
+Generate load like etcd's own benchmark tool, then print a summary (total, slowest, fastest,
+average, stddev, requests/sec), a latency histogram, percentiles p10..p99.9 and the failed
+requests by gRPC code. A failed request is counted, never retried. Keys are written under
+PREFIX<run id>/ and deleted afterwards (also on Ctrl-C or error). This WRITES to the cluster.
+Exit 0 when every request succeeded and the keys were deleted, 1 when any request failed,
+the cleanup failed or no endpoint answered, 2 on a usage error, 130 when interrupted.
+
+Benchmark:
+  --type=write|read|mixed       put, range, or both (default write; alias --benchmark-type)
+  --ops=N                       timed requests in total (default 10000; alias --total, --benchmark-ops)
+  --clients=N                   concurrent clients, one request in flight each (default 50)
+  --conns=N                     gRPC (TCP) connections shared round-robin by the clients, endpoints
+                                spread round-robin over them (default: one per endpoint)
+  --key-size=N                  characters of each key below the run prefix (default 8)
+  --value-size=N                bytes of each value (default 256)
+  --rate=N                      at most N requests per second in total (token bucket; default 0 = unlimited)
+  --key-space-size=N            keys are chosen among N keys (default min(ops, 10000))
+  --sequential-keys             walk the key space in order (default random keys)
+  --consistency=l|s             linearizable or serializable reads (default l)
+  --read-ratio=R                share of reads in a mixed run, 0..1 (default 0.5)
+  --no-prepopulate              do not write the key space before a read or mixed run
+                                (prepopulating is untimed but paced by --rate)
+  --prefix=PREFIX               key prefix (default /etcd-monitor-bench/); a run id is always appended
+  --seed=N                      reproducible key choice and value
+  --json                        print the report as one JSON object
+  --timeout=DURATION            deadline of every request (default 5s)
+
+${CONNECTION}`;

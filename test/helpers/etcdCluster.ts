@@ -30,6 +30,8 @@ export interface EtcdClusterOptions {
   clientPorts?: number[];
   peerPorts?: number[];
   binary?: string;
+  /** etcdctl matching the server (default $ETCDCTL_BIN or etcdctl on PATH). */
+  etcdctl?: string;
   quotaBackendBytes?: number;
   tls?: EtcdTls;
   dataRoot?: string;
@@ -56,6 +58,25 @@ export function etcdctlBinary(): string {
   return process.env.ETCDCTL_BIN ?? 'etcdctl';
 }
 
+export interface EtcdVersion {
+  name: string;
+  binary: string;
+  etcdctl: string;
+}
+
+/**
+ * The etcd releases the suite runs against: Debian's etcd-server (3.4) and the 3.5/3.6 builds from Go
+ * modules in .cache/bin (scripts/build-tools.sh). The built ones are required: a missing one fails.
+ */
+export function etcdVersions(): EtcdVersion[] {
+  const bin = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../.cache/bin');
+  return [
+    { name: 'etcd 3.4 (Debian)', binary: 'etcd', etcdctl: 'etcdctl' },
+    { name: 'etcd 3.5', binary: path.join(bin, 'etcd-3.5'), etcdctl: path.join(bin, 'etcdctl-3.5') },
+    { name: 'etcd 3.6', binary: path.join(bin, 'etcd-3.6'), etcdctl: path.join(bin, 'etcdctl-3.6') },
+  ];
+}
+
 export class EtcdCluster {
   private constructor(
     readonly members: EtcdMemberProc[],
@@ -63,6 +84,7 @@ export class EtcdCluster {
     readonly dataRoot: string,
     readonly tls: EtcdTls | undefined,
     private readonly ownRoot: boolean,
+    readonly etcdctlPath: string,
   ) {}
 
   get endpoints(): string[] {
@@ -116,7 +138,7 @@ export class EtcdCluster {
         if (opts.tls.clientCertAuth) m.args.push('--client-cert-auth');
       }
     }
-    const cluster = new EtcdCluster(members, binary, root, opts.tls, ownRoot);
+    const cluster = new EtcdCluster(members, binary, root, opts.tls, ownRoot, opts.etcdctl ?? etcdctlBinary());
     try {
       for (let i = 0; i < size; i++) cluster.spawn(i);
       await cluster.waitHealthy(30_000);
@@ -223,7 +245,7 @@ export class EtcdCluster {
       extra.push(`--cacert=${this.tls.caFile}`);
       if (this.tls.clientCertAuth) extra.push(`--cert=${this.tls.certFile}`, `--key=${this.tls.keyFile}`);
     }
-    const { stdout } = await execFileP(etcdctlBinary(), [`--endpoints=${endpoints.join(',')}`, ...extra, ...args], {
+    const { stdout } = await execFileP(this.etcdctlPath, [`--endpoints=${endpoints.join(',')}`, ...extra, ...args], {
       env: { ...process.env, ETCDCTL_API: '3' },
       timeout: 20_000,
       maxBuffer: 64 * 1024 * 1024,

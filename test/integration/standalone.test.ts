@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import type { StandaloneApp } from '../../src/cli/monitorCommand.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
-import { EtcdCluster } from '../helpers/etcdCluster.js';
+import { EtcdCluster, etcdVersions } from '../helpers/etcdCluster.js';
 import { getJson, startTestMonitor } from '../helpers/monitor.js';
 import { waitFor } from '../helpers/procs.js';
 
@@ -36,13 +36,13 @@ function metricValue(text: string, name: string, labels: Record<string, string> 
   return undefined;
 }
 
-describe('standalone monitor against a real 3-member etcd', function () {
+for (const version of etcdVersions()) describe(`standalone monitor against a real 3-member ${version.name}`, function () {
   this.timeout(120_000);
   let cluster: EtcdCluster;
   let app: StandaloneApp | undefined;
 
   before(async () => {
-    cluster = await EtcdCluster.start({ size: 3 });
+    cluster = await EtcdCluster.start({ size: 3, binary: version.binary, etcdctl: version.etcdctl });
   });
   after(async () => {
     await app?.stop();

@@ -1,0 +1,227 @@
+/**
+ * The operator against a real kube-apiserver (built from Go modules, see hack/) and real etcd members.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { crdYaml } from '../../src/crd/generate.js';
+import { startOperator, type OperatorApp, type OperatorConfig } from '../../src/cli/operatorCommand.js';
+import { createKubeClient, loadKubeConfig } from '../../src/controller/kube.js';
+import type { EtcdMonitorStatus } from '../../src/crd/types.js';
+import { silentLogger } from '../../src/log.js';
+import { EtcdCluster } from '../helpers/etcdCluster.js';
+import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
+import { waitFor } from '../helpers/procs.js';
+
+function operatorConfig(kubeconfig: string, over: Partial<OperatorConfig> = {}): OperatorConfig {
+  return {
+    kubeconfig,
+    leaderElect: false,
+    leaseNamespace: 'default',
+    leaseDurationMs: 4000,
+    renewDeadlineMs: 3000,
+    retryPeriodMs: 500,
+    identity: 'op-1',
+    apiHost: '127.0.0.1',
+    apiPort: 0,
+    concurrency: 8,
+    heartbeatMs: 5 * 60_000,
+    secretRefreshMs: 1000,
+    watchdogMs: 30_000,
+    ...over,
+  };
+}
+
+function manifest(name: string, spec: Record<string, unknown>, namespace = 'default'): string {
+  return JSON.stringify({ apiVersion: 'etcdmonitor.dev/v1alpha1', kind: 'EtcdMonitor', metadata: { name, namespace }, spec });
+}
+
+describe('operator on a real Kubernetes control plane', function () {
+  this.timeout(300_000);
+  let cp: ControlPlane;
+  let etcd: EtcdCluster;
+  let tmp: string;
+  const apps: OperatorApp[] = [];
+
+  async function apply(doc: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const f = path.join(tmp, `m-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+    fs.writeFileSync(f, doc);
+    return cp.kubectl(['apply', '-f', f]);
+  }
+
+  async function getStatus(name: string, namespace = 'default'): Promise<EtcdMonitorStatus | undefined> {
+    const r = await cp.kubectl(['get', 'etcdmonitor', name, '-n', namespace, '-o', 'json']);
+    if (r.code !== 0) return undefined;
+    return (JSON.parse(r.stdout) as { status?: EtcdMonitorStatus }).status;
+  }
+
+  async function operator(over: Partial<OperatorConfig> = {}): Promise<OperatorApp> {
+    const app = await startOperator(operatorConfig(cp.kubeconfig, over), createKubeClient(loadKubeConfig(cp.kubeconfig)), silentLogger());
+    apps.push(app);
+    return app;
+  }
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-test-'));
+    [cp, etcd] = await Promise.all([startControlPlane(), EtcdCluster.start({ size: 3 })]);
+    const crd = path.join(tmp, 'crd.yaml');
+    fs.writeFileSync(crd, crdYaml());
+    const r = await cp.kubectl(['apply', '-f', crd]);
+    expect(r.code, r.stderr).to.equal(0);
+    await waitFor('CRD established', async () => (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=20s', 'crd/etcdmonitors.etcdmonitor.dev'])).code === 0, 30_000, 500);
+  });
+
+  after(async () => {
+    for (const a of apps) await a.stop().catch(() => undefined);
+    await etcd?.stop();
+    await cp?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('the API server refuses bad specs with readable messages', () => {
+    const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['no endpoints', {}, /endpoints: Required value/],
+      ['empty endpoint list', { endpoints: [] }, /should have at least 1 items|must have at least 1 items/],
+      ['duplicate endpoints', { endpoints: ['a:2379', 'a:2379'] }, /Duplicate value/],
+      ['non-URL endpoint', { endpoints: ['not a url'] }, /should match|must match/],
+      ['endpoint without port', { endpoints: ['https://etcd-0'] }, /should match|must match/],
+      ['16 endpoints', { endpoints: Array.from({ length: 16 }, (_, i) => `e${i}:2379`) }, /must have at most 15 items|Too many/],
+      ['bad interval', { endpoints: ['a:2379'], interval: 'fast' }, /spec.interval/],
+      ['interval below 1s', { endpoints: ['a:2379'], interval: '500ms', timeout: '100ms' }, /interval must be at least 1s/],
+      ['timeout >= interval', { endpoints: ['a:2379'], interval: '5s', timeout: '5s' }, /timeout must be shorter than interval/],
+      ['unknown field', { endpoints: ['a:2379'], intervall: '5s' }, /unknown field "spec.intervall"/],
+      ['wrong type', { endpoints: 'a:2379' }, /spec.endpoints: Invalid value: "string"/],
+      ['bad threshold', { endpoints: ['a:2379'], thresholds: { dbQuotaWarningPercent: 150 } }, /should be less than or equal to 100|must be less than or equal to 100/],
+      ['tls without secretName', { endpoints: ['a:2379'], tls: {} }, /spec.tls.secretName: Required value/],
+      ['metrics urls count', { endpoints: ['a:2379', 'b:2379'], metrics: { urls: ['http://a:2381/metrics'] } }, /one URL per endpoint/],
+    ];
+    for (const [name, spec, msg] of bad) {
+      it(name, async () => {
+        const r = await apply(manifest(`bad-${name.replace(/[^a-z0-9]+/g, '-')}`, spec));
+        expect(r.code, r.stdout).to.not.equal(0);
+        expect(r.stderr).to.match(msg);
+      });
+    }
+  });
+
+  describe('with one operator', () => {
+    let app: OperatorApp;
+    before(async () => {
+      app = await operator();
+    });
+
+    it('writes Healthy with the right leader and shows the columns in kubectl get', async () => {
+      const leaderIdx = await etcd.leaderIndex();
+      const r = await apply(manifest('main', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
+      expect(r.code, r.stderr).to.equal(0);
+      const s = await waitFor('Healthy', async () => {
+        const st = await getStatus('main');
+        return st?.phase === 'Healthy' ? st : undefined;
+      }, 15_000, 200);
+      expect(s.leader?.name).to.equal(etcd.members[leaderIdx]!.name);
+      expect(s.memberCount).to.equal(3);
+      expect(s.observedGeneration).to.equal(1);
+      const table = await cp.kubectl(['get', 'etcdmonitors']);
+      expect(table.stdout).to.match(/NAME\s+PHASE\s+LEADER\s+MEMBERS\s+DB SIZE\s+LATENCY\s+AGE/);
+      expect(table.stdout).to.match(new RegExp(`main\\s+Healthy\\s+${etcd.members[leaderIdx]!.name}\\s+3/3\\s+\\S+\\s+\\S+\\s+\\S+`));
+      const wide = await cp.kubectl(['get', 'em', '-o', 'wide']);
+      expect(wide.stdout).to.match(/CLUSTER ID\s+VERSION\s+LAST PROBE/);
+      const byCategory = await cp.kubectl(['get', 'etcd']);
+      expect(byCategory.stdout).to.match(/main/);
+      // The operator's API serves it too.
+      const api = await fetch(`${app.url}/api/v1/clusters/default/main`);
+      expect(((await api.json()) as { phase: string }).phase).to.equal('Healthy');
+    });
+
+    it('does not rewrite the status on every probe', async () => {
+      const rv = async (): Promise<string> => JSON.parse((await cp.kubectl(['get', 'em', 'main', '-o', 'json'])).stdout).metadata.resourceVersion;
+      const rounds0 = app.registry.get('default/main')!.rounds;
+      const v0 = await rv();
+      await waitFor('8 rounds', async () => app.registry.get('default/main')!.rounds >= rounds0 + 8, 20_000, 200);
+      expect(await rv()).to.equal(v0);
+    });
+
+    it('turns Degraded with a MemberUnhealthy Event when a member dies, and LeaderChanged when the leader dies', async () => {
+      const leader = await etcd.leaderIndex();
+      const follower = [0, 1, 2].find((i) => i !== leader)!;
+      await etcd.kill(follower);
+      await waitFor('Degraded', async () => (await getStatus('main'))?.phase === 'Degraded', 15_000, 200);
+      const events = async (): Promise<string> => (await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=main', '-o', 'json'])).stdout;
+      await waitFor('MemberUnhealthy event', async () => (await events()).includes('"MemberUnhealthy"'), 10_000, 300);
+      etcd.restart(follower);
+      await waitFor('Healthy again', async () => (await getStatus('main'))?.phase === 'Healthy', 30_000, 300);
+      await etcd.kill(leader);
+      await waitFor('LeaderChanged event', async () => (await events()).includes('"LeaderChanged"'), 20_000, 300);
+      const s = await getStatus('main');
+      expect(s!.leaderChanges).to.equal(1);
+      etcd.restart(leader);
+      await waitFor('Healthy again', async () => (await getStatus('main'))?.phase === 'Healthy', 30_000, 300);
+    });
+
+    it('marks ConfigValid=False when the TLS Secret is missing, and recovers when it appears', async () => {
+      const r = await apply(manifest('needs-tls', { endpoints: ['127.0.0.1:1'], tls: { secretName: 'etcd-client-tls' }, interval: '2s', timeout: '1s' }));
+      expect(r.code, r.stderr).to.equal(0);
+      const s = await waitFor('ConfigValid=False', async () => {
+        const st = await getStatus('needs-tls');
+        return st?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False') ? st : undefined;
+      }, 15_000, 300);
+      expect(s.conditions.find((c) => c.type === 'ConfigValid')!.message).to.match(/secret "etcd-client-tls" not found/);
+      const ev = await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=needs-tls,reason=ConfigInvalid', '-o', 'name']);
+      expect(ev.stdout.trim()).to.not.equal('');
+      // A secret with a broken certificate: a different, readable reason.
+      const bad = await cp.kubectl(['create', 'secret', 'generic', 'etcd-client-tls', '--from-literal=ca.crt=garbage']);
+      expect(bad.code, bad.stderr).to.equal(0);
+      await waitFor('InvalidCertificate', async () => (await getStatus('needs-tls'))?.conditions.find((c) => c.type === 'ConfigValid')?.reason === 'InvalidCertificate', 15_000, 300);
+    });
+
+    it('stops probing when paused, and removes the series when deleted', async () => {
+      await apply(manifest('tmp', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
+      await waitFor('tmp probed', async () => (await getStatus('tmp'))?.phase === 'Healthy', 15_000, 200);
+      const metrics = async (): Promise<string> => (await fetch(`${app.url}/metrics`)).text();
+      expect(await metrics()).to.include('etcd_cluster_healthy{cluster="default/tmp"} 1');
+      await apply(manifest('tmp', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms', paused: true }));
+      await waitFor('Paused', async () => (await getStatus('tmp'))?.phase === 'Paused', 10_000, 200);
+      expect(app.registry.get('default/tmp')).to.equal(undefined);
+      await apply(manifest('tmp', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
+      await waitFor('probed again', async () => (await getStatus('tmp'))?.phase === 'Healthy', 15_000, 200);
+      expect((await cp.kubectl(['delete', 'em', 'tmp'])).code).to.equal(0);
+      await waitFor('series gone', async () => !(await metrics()).includes('cluster="default/tmp"'), 10_000, 200);
+    });
+
+    it('recovers by itself after the API server restarts, and picks up a resource created while it was down', async () => {
+      await cp.restartApiServer({
+        whileDown: async () => {
+          // Nothing to do while it is down: the operator must not crash.
+          await new Promise((r) => setTimeout(r, 2000));
+        },
+      });
+      await apply(manifest('after-restart', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
+      await waitFor('after-restart Healthy', async () => (await getStatus('after-restart'))?.phase === 'Healthy', 60_000, 500);
+    });
+  });
+
+  describe('two replicas with leader election', () => {
+    it('only the leader probes; the standby takes over within the lease duration when it dies', async () => {
+      for (const a of apps.splice(0)) await a.stop();
+      await apply(manifest('ha', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
+      const a = await operator({ leaderElect: true, identity: 'replica-a' });
+      await waitFor('a leads', async () => a.elector?.isLeader === true, 15_000, 100);
+      const b = await operator({ leaderElect: true, identity: 'replica-b' });
+      await waitFor('a probes ha', async () => a.registry.get('default/ha') !== undefined, 15_000, 100);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(b.elector?.isLeader).to.equal(false);
+      expect(b.registry.size).to.equal(0);
+      expect((await fetch(`${b.url}/ready`)).status).to.equal(503);
+      // Kill the leader without releasing the lease (a crash): the standby waits out the lease.
+      const t0 = Date.now();
+      await a.elector!.stop(false);
+      await a.stop();
+      await waitFor('b leads', async () => b.elector?.isLeader === true, 4000 + 3000, 100);
+      expect(Date.now() - t0).to.be.at.most(4000 + 2500);
+      await waitFor('b probes ha', async () => b.registry.get('default/ha')?.rounds ?? 0 > 0, 10_000, 100);
+      const lease = JSON.parse((await cp.kubectl(['get', 'lease', 'etcd-monitor-operator', '-n', 'default', '-o', 'json'])).stdout);
+      expect(lease.spec.holderIdentity).to.equal('replica-b');
+    });
+  });
+});

@@ -1,0 +1,133 @@
+/** The dashboard's history: ring buffer, one point per round, one buffer per cluster. */
+import { expect } from 'chai';
+import type { RoundResult } from '../../src/monitor/clusterMonitor.js';
+import { DEFAULT_THRESHOLDS, emptyMemory, evaluate } from '../../src/health/evaluate.js';
+import { HistoryStore, RingBuffer, historyPoint, type HistoryPoint } from '../../src/monitor/history.js';
+import { MonitorRegistry } from '../../src/monitor/registry.js';
+import { observe, type MemberSpec } from './fixtures.js';
+
+function round(cluster: string, specs: MemberSpec[], time: number): RoundResult {
+  const observation = observe(specs, time);
+  const evaluation = evaluate(observation, undefined, emptyMemory(), { thresholds: DEFAULT_THRESHOLDS });
+  return { cluster, observation, evaluation, durationMs: 12.4 };
+}
+
+describe('RingBuffer', () => {
+  it('keeps items oldest first until full', () => {
+    const b = new RingBuffer<number>(3);
+    expect(b.toArray()).to.deep.equal([]);
+    expect(b.last()).to.equal(undefined);
+    b.push(1);
+    b.push(2);
+    expect(b.toArray()).to.deep.equal([1, 2]);
+    expect(b.length).to.equal(2);
+    expect(b.last()).to.equal(2);
+  });
+
+  it('drops the oldest item when full, across many wrap-arounds', () => {
+    const b = new RingBuffer<number>(3);
+    for (let i = 1; i <= 10; i++) b.push(i);
+    expect(b.toArray()).to.deep.equal([8, 9, 10]);
+    expect(b.length).to.equal(3);
+    expect(b.last()).to.equal(10);
+  });
+
+  it('holds exactly 360 rounds by default use, and clears', () => {
+    const b = new RingBuffer<number>(360);
+    for (let i = 0; i < 1000; i++) b.push(i);
+    const a = b.toArray();
+    expect(a).to.have.length(360);
+    expect(a[0]).to.equal(640);
+    expect(a[359]).to.equal(999);
+    b.clear();
+    expect(b.toArray()).to.deep.equal([]);
+    b.push(5);
+    expect(b.toArray()).to.deep.equal([5]);
+  });
+
+  it('a capacity of 1 keeps the newest item', () => {
+    const b = new RingBuffer<string>(1);
+    b.push('a');
+    b.push('b');
+    expect(b.toArray()).to.deep.equal(['b']);
+  });
+
+  it('rejects a capacity that is not a positive integer', () => {
+    for (const c of [0, -1, 1.5, NaN]) expect(() => new RingBuffer(c), String(c)).to.throw(RangeError);
+  });
+});
+
+describe('historyPoint', () => {
+  it('takes the charted figures from a round, with null (not 0) for what was not measured', () => {
+    const p = historyPoint(
+      round(
+        'prod/main',
+        [{ leader: 'a1' }, { leader: 'a1' }, { leader: 'a1' }],
+        Date.UTC(2024, 0, 2, 3, 4, 5),
+      ),
+    );
+    expect(p.time).to.equal('2024-01-02T03:04:05.000Z');
+    expect(p.phase).to.equal('Healthy');
+    expect(p.healthy).to.equal(true);
+    expect(p.leader).to.equal('etcd1');
+    expect(p.memberCount).to.equal(3);
+    expect(p.healthyMembers).to.equal(3);
+    expect(p.dbSizeBytes).to.equal(20480);
+    expect(p.dbSizeInUseBytes).to.equal(16384);
+    expect(p.leaderChanges).to.equal(0);
+    expect(p.probeRoundMs).to.equal(12);
+    // No member metrics in the fixture: no request rate and no write p99, and never a made-up 0.
+    expect(p.requestRatePerSecond).to.equal(null);
+    expect(p.writeP99Ms).to.equal(null);
+    expect(p.probeP99Ms).to.be.a('number');
+    expect(JSON.parse(JSON.stringify(p))).to.deep.equal(p);
+  });
+
+  it('records a degraded and an unreachable cluster', () => {
+    const degraded = historyPoint(round('x', [{}, {}, { up: false }], 1_700_000_000_000));
+    expect(degraded.phase).to.equal('Degraded');
+    expect(degraded.healthyMembers).to.equal(2);
+    const down = historyPoint(round('x', [{ up: false }, { up: false }, { up: false }], 1_700_000_000_000));
+    expect(down.phase).to.equal('Unreachable');
+    expect(down.leader).to.equal(null);
+    expect(down.dbSizeBytes).to.equal(null);
+  });
+});
+
+describe('HistoryStore', () => {
+  it('keeps one bounded buffer per cluster from the registry round events, and drops a removed cluster', async () => {
+    const registry = new MonitorRegistry();
+    const store = new HistoryStore(registry, 5);
+    const seen: Array<[string, HistoryPoint]> = [];
+    store.on('point', (r, p) => seen.push([r.cluster, p]));
+    const removed: string[] = [];
+    store.on('removed', (n) => removed.push(n));
+    const healthy: MemberSpec[] = [{}, {}, {}];
+    for (let i = 0; i < 8; i++) registry.emit('round', round('a', healthy, 1_700_000_000_000 + i * 1000));
+    registry.emit('round', round('b', healthy, 1_700_000_000_000));
+    expect(store.points('a').map((p) => p.time)).to.deep.equal(
+      [3, 4, 5, 6, 7].map((i) => new Date(1_700_000_000_000 + i * 1000).toISOString()),
+    );
+    expect(store.points('b')).to.have.length(1);
+    expect(store.points('nope')).to.deep.equal([]);
+    expect(seen).to.have.length(9);
+    expect(seen[8]![0]).to.equal('b');
+    expect(seen[8]![1]).to.deep.equal(store.points('b')[0]);
+
+    registry.emit('removed', 'a');
+    expect(store.points('a')).to.deep.equal([]);
+    expect(removed).to.deep.equal(['a']);
+
+    store.close();
+    registry.emit('round', round('b', healthy, 1_700_000_009_000));
+    expect(store.points('b'), 'closed: no longer listening').to.deep.equal([]);
+    expect(registry.listenerCount('round')).to.equal(0);
+    expect(registry.listenerCount('removed')).to.equal(0);
+  });
+
+  it('defaults to 360 rounds', () => {
+    const store = new HistoryStore(new MonitorRegistry());
+    expect(store.capacity).to.equal(360);
+    store.close();
+  });
+});

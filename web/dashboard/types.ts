@@ -1,0 +1,10 @@
+/** The server's wire types (type-only: nothing of src/ is loaded by the browser). */
+export type {
+  ClusterStatus,
+  ClusterSummary,
+  HelloEvent,
+  HistoryPoint,
+  RemovedEvent,
+  RoundEvent,
+} from '../../src/api/dashboard/wire.js';
+export type { AlarmType, Condition, MemberStatus, Phase } from '../../src/crd/types.js';
