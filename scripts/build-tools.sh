@@ -43,7 +43,7 @@ for name in "${want[@]}"; do
   line=$(echo "$TOOLS" | awk -v n="$name" '$1==n')
   if [ -z "$line" ]; then echo "build-tools: unknown tool $name" >&2; exit 2; fi
   read -r _ mod pkg out <<<"$line"
-  key=$(cat "tools/$mod/go.mod" "tools/$mod/go.sum" <(echo "$gover $name v2") | sha256sum | cut -c1-12)
+  key=$(cat "tools/$mod/go.mod" "tools/$mod/go.sum" <(echo "$gover $name v3") | sha256sum | cut -c1-12)
   dest="$cache/$mod-$key"
   if [ ! -x "$dest/$out" ]; then
     echo "build-tools: building $name ($pkg, $gover) into $dest — the first build takes minutes"
@@ -55,6 +55,14 @@ for name in "${want[@]}"; do
       hv=$(grep -oE 'helm.sh/helm/v3 v[0-9.]+' "tools/$mod/go.mod" | awk '{print $2}')
       kminor=$(grep -oE 'k8s.io/client-go v[0-9.]+' "tools/$mod/go.mod" | awk '{print $2}' | cut -d. -f2)
       ldflags="$ldflags -X helm.sh/helm/v3/internal/version.version=$hv -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kminor"
+    fi
+    if [ "$mod" = kube ]; then
+      # The version a release build stamps in (kubectl version, helm's kubeVersion checks read it).
+      kv=$(grep -oE 'k8s.io/kubernetes v[0-9.]+' "tools/$mod/go.mod" | awk '{print $2}')
+      kmaj=$(echo "${kv#v}" | cut -d. -f1); kmin=$(echo "${kv#v}" | cut -d. -f2)
+      for pkgv in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        ldflags="$ldflags -X $pkgv.gitVersion=$kv -X $pkgv.gitMajor=$kmaj -X $pkgv.gitMinor=$kmin -X $pkgv.gitTreeState=clean"
+      done
     fi
     (cd "tools/$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 nice -n 5 go build -trimpath -ldflags="$ldflags" -o "$tmp/$out" "$pkg")
     mkdir -p "$dest"
