@@ -189,6 +189,31 @@ describe('operator on a real Kubernetes control plane', function () {
       await waitFor('series gone', async () => !(await metrics()).includes('cluster="default/tmp"'), 10_000, 200);
     });
 
+    it('picks up a rotated auth Secret without a restart', async () => {
+      const authEtcd = await EtcdCluster.start({ size: 1, namePrefix: 'authed' });
+      try {
+        await authEtcd.etcdctl(['user', 'add', 'root', '--new-user-password=right-pw']);
+        await authEtcd.etcdctl(['auth', 'enable']);
+        const secret = (pw: string): Promise<{ code: number }> =>
+          cp.kubectl(['apply', '-f', '-'], {
+            input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'etcd-auth', namespace: 'default' }, stringData: { username: 'root', password: pw } }),
+          });
+        expect((await secret('wrong-pw')).code).to.equal(0);
+        await apply(manifest('authed', { endpoints: authEtcd.endpoints, auth: { secretName: 'etcd-auth' }, interval: '1s', timeout: '700ms' }));
+        const bad = await waitFor('auth failure shown', async () => {
+          const st = await getStatus('authed');
+          return st?.phase === 'Unreachable' ? st : undefined;
+        }, 15_000, 300);
+        expect(bad.members[0]!.errors.join(' ')).to.match(/authentication failed|invalid user ID or password/);
+        expect(JSON.stringify(bad)).to.not.include('wrong-pw');
+        expect((await secret('right-pw')).code).to.equal(0);
+        await waitFor('Healthy after rotation', async () => (await getStatus('authed'))?.phase === 'Healthy', 15_000, 300);
+        expect((await cp.kubectl(['delete', 'em', 'authed'])).code).to.equal(0);
+      } finally {
+        await authEtcd.stop();
+      }
+    });
+
     it('recovers by itself after the API server restarts, and picks up a resource created while it was down', async () => {
       await cp.restartApiServer({
         whileDown: async () => {
@@ -198,6 +223,15 @@ describe('operator on a real Kubernetes control plane', function () {
       });
       await apply(manifest('after-restart', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
       await waitFor('after-restart Healthy', async () => (await getStatus('after-restart'))?.phase === 'Healthy', 60_000, 500);
+      // The operator's own metrics tell the story.
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+      expect(value(/^etcd_monitor_watch_restarts_total\{reason="[^"]+"\} (\d+)/m)).to.be.greaterThan(0);
+      expect(value(/^etcd_monitor_reconcile_duration_seconds_count\{result="ok"\} (\d+)/m)).to.be.greaterThan(0);
+      expect(value(/^etcd_monitor_status_patches_total\{reason="changed",result="ok"\} (\d+)/m)).to.be.greaterThan(0);
+      expect(value(/^etcd_monitor_monitored_clusters (\d+)/m)).to.be.at.least(2);
+      expect(value(/^etcd_monitor_workqueue_depth (\d+)/m)).to.be.at.least(0);
+      expect(value(/^etcd_monitor_is_leader (\d+)/m)).to.equal(1);
     });
   });
 
