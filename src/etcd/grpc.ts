@@ -120,7 +120,12 @@ export function grpcCodeName(code: number | undefined): string {
 
 function wrapError(err: grpc.ServiceError, what: string, endpoint: Endpoint): EtcdCallError {
   const code = grpcCodeName(err.code);
-  const details = (err.details || err.message).replace(/\.?\s*Resolution note:\s*$/, '');
+  const details = (err.details || err.message)
+    .replace(/\.?\s*Resolution note:\s*$/, '')
+    // grpc-js appends load-balancer timings and the peer address to deadline errors; the endpoint is named already.
+    .replace(/,LB pick: [\d.]+s/, '')
+    .replace(/,remote_addr=\S+/, '')
+    .replace(/Last error: Error: /, 'Last error: ');
   return new EtcdCallError(`${what} ${endpoint.url}: ${code}: ${details}`, code, details);
 }
 

@@ -106,14 +106,29 @@ export interface Evaluation {
 const PROBE_WINDOW = 120;
 const HOUR_MS = 3_600_000;
 
-function errorsOf(m: MemberObservation): string[] {
-  const errs: string[] = [];
-  if (m.statusError) errs.push(`status: ${m.statusError}`);
-  if (m.healthError) errs.push(`health: ${m.healthError}`);
-  if (m.alarmsError) errs.push(`alarms: ${m.alarmsError}`);
-  if (m.metricsError) errs.push(`metrics: ${m.metricsError}`);
-  if (m.writeError) errs.push(`write probe: ${m.writeError}`);
-  return errs;
+/**
+ * A member's probe errors, one line per distinct cause: when several calls fail the same way (a member
+ * that is down refuses every call) they share one line, "status, health, alarms: connect ECONNREFUSED …".
+ */
+export function errorsOf(m: MemberObservation): string[] {
+  const calls: Array<[string, string | undefined]> = [
+    ['status', m.statusError],
+    ['health', m.healthError],
+    ['alarms', m.alarmsError],
+    ['metrics', m.metricsError],
+    ['write probe', m.writeError],
+  ];
+  const byCause = new Map<string, string[]>();
+  for (const [what, err] of calls) {
+    if (!err) continue;
+    // "maintenance.status http://host:2379: UNAVAILABLE: …" → the cause without the call and endpoint.
+    let cause = err.replace(/^[\w.]+ \S+: /, '');
+    if (cause.startsWith(`${what}: `)) cause = cause.slice(what.length + 2);
+    const whats = byCause.get(cause);
+    if (whats) whats.push(what);
+    else byCause.set(cause, [what]);
+  }
+  return [...byCause].map(([cause, whats]) => `${whats.join(', ')}: ${cause}`);
 }
 
 interface ResolvedMember {

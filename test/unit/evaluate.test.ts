@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DEFAULT_THRESHOLDS, emptyMemory, evaluate, type EvalConfig, type Evaluation } from '../../src/health/evaluate.js';
+import { DEFAULT_THRESHOLDS, emptyMemory, errorsOf, evaluate, type EvalConfig, type Evaluation } from '../../src/health/evaluate.js';
 import { observe, type MemberSpec } from './fixtures.js';
 
 const cfg: EvalConfig = { thresholds: DEFAULT_THRESHOLDS };
@@ -107,5 +107,24 @@ describe('health verdicts', () => {
   it('reports ConfigValid=False with the reason given', () => {
     const e = once([{}, {}, {}], { thresholds: DEFAULT_THRESHOLDS, configError: { reason: 'SecretNotFound', message: 'secret etcd-tls not found' } });
     expect(cond(e, 'ConfigValid')).to.include({ status: 'False', reason: 'SecretNotFound' });
+  });
+});
+
+describe('errorsOf: one line per distinct cause', () => {
+  it('groups the calls of a member that refuses every call, keeps other causes apart', () => {
+    const refused = 'UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:2379';
+    const lines = errorsOf({
+      endpoint: 'http://127.0.0.1:2379',
+      healthChecked: false,
+      statusError: `maintenance.status http://127.0.0.1:2379: ${refused}`,
+      healthError: `kv.range http://127.0.0.1:2379: ${refused}`,
+      alarmsError: `maintenance.alarm http://127.0.0.1:2379: ${refused}`,
+      metricsError: 'connect ECONNREFUSED 127.0.0.1:2379',
+    });
+    expect(lines).to.deep.equal([`status, health, alarms: ${refused}`, 'metrics: connect ECONNREFUSED 127.0.0.1:2379']);
+  });
+
+  it('keeps a bounded-call timeout as it is', () => {
+    expect(errorsOf({ endpoint: 'x', healthChecked: false, statusError: 'status: no answer within 1050ms' })).to.deep.equal(['status: no answer within 1050ms']);
   });
 });
