@@ -63,7 +63,16 @@ export interface Memory {
   quorate?: boolean;
   splitBrain: boolean;
   lastErrors: Record<string, string>;
+  /** The latency threshold was crossed and p99 has not yet fallen back below LATENCY_CLEAR_RATIO of it. */
+  latencyHigh?: boolean;
 }
+
+/**
+ * Hysteresis for the latency threshold: p99 above the threshold marks the cluster Degraded, and only p99
+ * below this share of the threshold clears it, so a p99 hovering around the line does not flip the
+ * phase (and rewrite the status, and emit events) every round.
+ */
+export const LATENCY_CLEAR_RATIO = 0.8;
 
 export function emptyMemory(): Memory {
   return {
@@ -442,7 +451,16 @@ export function evaluate(obs: ClusterObservation, prevStatus: EtcdMonitorStatus 
   if (unhealthyMembers.length > 0) degradedReasons.push(`unhealthy members: ${unhealthyMembers.join(', ')}`);
   if (laggards.length > 0) degradedReasons.push(`lagging behind the leader by more than ${th.raftIndexLagWarning} entries: ${laggards.join(', ')}`);
   const worstLatency = maxOf([readP99, writeP99]);
-  if (worstLatency !== undefined && worstLatency > th.latencyWarningMs) degradedReasons.push(`p99 latency ${humanMs(worstLatency)} above ${th.latencyWarningMs}ms`);
+  const clearBelow = th.latencyWarningMs * LATENCY_CLEAR_RATIO;
+  if (worstLatency === undefined || worstLatency < clearBelow) memory.latencyHigh = false;
+  else if (worstLatency > th.latencyWarningMs) memory.latencyHigh = true;
+  if (memory.latencyHigh && worstLatency !== undefined) {
+    degradedReasons.push(
+      worstLatency > th.latencyWarningMs
+        ? `p99 latency ${humanMs(worstLatency)} above ${th.latencyWarningMs}ms`
+        : `p99 latency ${humanMs(worstLatency)}, above ${th.latencyWarningMs}ms until it falls below ${humanMs(clearBelow)}`,
+    );
+  }
   if (quotaPct !== undefined && quotaPct >= th.dbQuotaWarningPercent) degradedReasons.push(`database at ${quotaPct}% of its quota (warning at ${th.dbQuotaWarningPercent}%)`);
   if (memory.leaderChangeTimes.length > th.leaderChangesWarningPerHour) degradedReasons.push(`${memory.leaderChangeTimes.length} leader changes in the last hour (warning above ${th.leaderChangesWarningPerHour})`);
 

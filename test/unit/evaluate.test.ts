@@ -48,6 +48,21 @@ describe('health verdicts', () => {
     expect(ok.status.members[3]!.healthy).to.equal(true);
   });
 
+  it('keeps the latency verdict until p99 falls clearly below the threshold (hysteresis)', () => {
+    const th = { thresholds: { ...DEFAULT_THRESHOLDS, latencyWarningMs: 100 } };
+    const at = (ms: number, latencyHigh: boolean): Evaluation =>
+      evaluate(observe([{ latencyMs: ms }, { latencyMs: ms }, { latencyMs: ms }]), undefined, { ...emptyMemory(), latencyHigh }, { ...cfg, ...th });
+    expect(at(90, false).status.phase).to.equal('Healthy'); // never crossed: 90ms is fine
+    const held = at(90, true); // crossed before: 90ms is not yet clear of the line
+    expect(held.status.phase).to.equal('Degraded');
+    expect(cond(held, 'Degraded').message).to.match(/until it falls below 80(\.0)?ms/);
+    expect(held.memory.latencyHigh).to.equal(true);
+    const cleared = at(70, true);
+    expect(cleared.status.phase).to.equal('Healthy');
+    expect(cleared.memory.latencyHigh).to.equal(false);
+    expect(at(150, false).memory.latencyHigh).to.equal(true);
+  });
+
   it('marks latency and DB quota thresholds as Degraded', () => {
     const slow = once([{ latencyMs: 500 }, { latencyMs: 500 }, { latencyMs: 500 }], { thresholds: { ...DEFAULT_THRESHOLDS, latencyWarningMs: 100 } });
     expect(slow.status.phase).to.equal('Degraded');
