@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: measure the benchmark tool itself against a fresh real 3-member etcd on loopback.
+ * `npm run bench:tool` (part of `npm run bench`): measure the benchmark tool itself against a fresh real 3-member etcd on loopback.
  * Alternates write and read runs (default 3 of each: 20000 requests, 50 clients, 5 connections,
  * 256-byte values), records throughput, latency and the CPU the client and the etcd members used,
  * and with --profile a CPU profile of the client summarised by where the time goes.

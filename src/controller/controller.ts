@@ -19,7 +19,7 @@ import { mergePatch } from './mergePatch.js';
 import type { OperatorMetrics } from './metrics.js';
 import { invalidStatus, pausedStatus, pendingStatus } from './reconcile.js';
 import { DEFAULT_HEARTBEAT_MS, decideWrite } from './statusPolicy.js';
-import { WorkQueue } from './workqueue.js';
+import { Limiter, WorkQueue } from './workqueue.js';
 
 export interface ControllerOptions {
   namespace?: string;
@@ -28,6 +28,11 @@ export interface ControllerOptions {
   heartbeatMs?: number;
   secretRefreshMs?: number;
   watchdogMs?: number;
+  /**
+   * A new or changed resource is probed at once; Pending is written only if its first verdict has not
+   * arrived after this long (a slow or unreachable cluster), so the usual case costs one status write.
+   */
+  pendingGraceMs?: number;
   /** Build the prober for a resource (the real one talks gRPC to the members). */
   proberFactory?: (endpoints: Endpoint[], conn: ConnectionOptions, opts: ConstructorParameters<typeof EtcdProber>[2]) => ClusterProber;
 }
@@ -44,17 +49,43 @@ interface Managed {
   secretsReadAt: number;
   secretsGeneration?: number;
   roundsWritten: number;
+  /** A monitor was started for this key by this controller (so any status we find is not inherited). */
+  probedBefore: boolean;
+  /** Write Pending from this time on unless the first verdict came first (see pendingGraceMs). */
+  pendingDueMs?: number;
+  pendingTimer?: NodeJS.Timeout;
 }
 
-/** Spread first rounds over the interval so many resources do not probe in bursts. */
+/** Spread rounds over the interval so many resources do not probe in bursts: each key's phase in it. */
 export function spreadDelay(key: string, intervalMs: number): number {
   const h = createHash('sha1').update(key).digest().readUInt32BE(0);
   return h % Math.max(1, intervalMs);
 }
 
+/**
+ * After a prompt first round: when the periodic rounds start. The key's spread phase, at least half an
+ * interval after the first round (so the gap to the second round is within [interval/2, 1.5 interval)).
+ */
+export function laterRoundsDelay(key: string, intervalMs: number): number {
+  const d = spreadDelay(key, intervalMs);
+  return d < intervalMs / 2 ? d + intervalMs : d;
+}
+
+/**
+ * How a resource's monitor starts. A resource with no verdict for its current generation (new, changed,
+ * was Pending or Paused, or re-connected by this controller) gets its first round promptly — at most
+ * `concurrency` first rounds run at once — and later rounds at its spread phase. A resource whose verdict
+ * for this generation was written earlier (operator restart, leader takeover) keeps showing it and is
+ * first probed at its spread phase, so a restart does not probe every cluster at the same moment.
+ */
+export function firstRoundPlan(key: string, intervalMs: number, prompt: boolean): { prompt: boolean; periodicDelayMs: number } {
+  return prompt ? { prompt: true, periodicDelayMs: laterRoundsDelay(key, intervalMs) } : { prompt: false, periodicDelayMs: spreadDelay(key, intervalMs) };
+}
+
 export class Controller {
   readonly informer: MonitorInformer;
   private readonly queue: WorkQueue;
+  private readonly firstRounds: Limiter;
   private readonly managed = new Map<string, Managed>();
   private secretTicker: NodeJS.Timeout | undefined;
   private readonly opts: Required<Omit<ControllerOptions, 'namespace' | 'labelSelector'>> & Pick<ControllerOptions, 'namespace' | 'labelSelector'>;
@@ -71,9 +102,11 @@ export class Controller {
       heartbeatMs: DEFAULT_HEARTBEAT_MS,
       secretRefreshMs: 30_000,
       watchdogMs: 120_000,
+      pendingGraceMs: 1000,
       proberFactory: (e, c, o) => new EtcdProber(e, c, o),
       ...opts,
     };
+    this.firstRounds = new Limiter(this.opts.concurrency);
     this.queue = new WorkQueue(this.opts.concurrency, (k) => this.reconcile(k), (k, e) => this.log.error('reconcile failed', { key: k, error: String(e) }));
     this.informer = new MonitorInformer(
       kube,
@@ -115,10 +148,18 @@ export class Controller {
   private async teardown(key: string): Promise<void> {
     const m = this.managed.get(key);
     this.managed.delete(key);
+    if (m) this.cancelPending(m);
     if (m?.monitor) await this.registry.remove(key);
   }
 
+  private cancelPending(m: Managed): void {
+    if (m.pendingTimer) clearTimeout(m.pendingTimer);
+    m.pendingTimer = undefined;
+    m.pendingDueMs = undefined;
+  }
+
   private async stopMonitor(key: string, m: Managed): Promise<void> {
+    this.cancelPending(m);
     if (!m.monitor) return;
     m.monitor = undefined;
     m.connectionKey = undefined;
@@ -158,7 +199,7 @@ export class Controller {
     }
     let m = this.managed.get(key);
     if (!m) {
-      m = { pendingEvents: [], secrets: {}, secretsReadAt: 0, written: obj.status && obj.status.phase ? obj.status : undefined, roundsWritten: 0 };
+      m = { pendingEvents: [], secrets: {}, secretsReadAt: 0, written: obj.status && obj.status.phase ? obj.status : undefined, roundsWritten: 0, probedBefore: false };
       if (m.written) m.lastWriteMs = Date.now();
       this.managed.set(key, m);
     }
@@ -215,10 +256,18 @@ export class Controller {
       this.registry.add(monitor);
       m.monitor = monitor;
       m.connectionKey = spec.connectionKey;
-      monitor.start(spreadDelay(key, spec.intervalMs));
+      const w = m.written;
+      const verdictCurrent = w !== undefined && w.observedGeneration === generation && w.phase !== 'Pending' && w.phase !== 'Paused';
+      const plan = firstRoundPlan(key, spec.intervalMs, m.probedBefore || !verdictCurrent);
+      m.probedBefore = true;
+      monitor.start(plan.periodicDelayMs);
+      if (plan.prompt) void this.promptFirstRound(key, monitor);
       this.log.info('monitoring EtcdMonitor', { key, endpoints: spec.endpoints.map((e) => e.url), interval: spec.intervalMs, tls: Boolean(spec.conn.tls), auth: Boolean(spec.conn.auth) });
       if (!m.written || m.written.observedGeneration !== generation || m.written.phase === 'Paused') {
-        await this.writeStatus(obj, m, pendingStatus(generation, nowIso));
+        // Nothing current to show: Pending, unless the prompt first round answers within the grace period.
+        m.pendingDueMs = Date.now() + this.opts.pendingGraceMs;
+        m.pendingTimer = setTimeout(() => this.queue.add(key), this.opts.pendingGraceMs);
+        m.pendingTimer.unref?.();
       }
       return;
     }
@@ -229,8 +278,25 @@ export class Controller {
     const events = m.pendingEvents.splice(0);
     for (const ev of events) await this.emit(obj, ev);
     if (latest) {
+      this.cancelPending(m);
       const status: EtcdMonitorStatus = { ...latest.evaluation.status, observedGeneration: generation };
       await this.writeStatus(obj, m, status);
+    } else if (m.pendingDueMs !== undefined && Date.now() >= m.pendingDueMs - 5) {
+      this.cancelPending(m);
+      await this.writeStatus(obj, m, pendingStatus(generation, nowIso));
+    }
+  }
+
+  /** The first round of a new or changed resource, now (bounded), so its first verdict does not wait for its spread phase. */
+  private async promptFirstRound(key: string, monitor: ClusterMonitor): Promise<void> {
+    try {
+      await this.firstRounds.run(async () => {
+        // Gone, replaced, or already probed by its periodic loop while waiting for a slot: nothing to do.
+        if (this.managed.get(key)?.monitor !== monitor || monitor.rounds > 0) return;
+        await monitor.runOnce();
+      });
+    } catch (e) {
+      this.log.error('probe round failed', { cluster: key, error: String(e) });
     }
   }
 

@@ -24,12 +24,14 @@ export function significant(s: EtcdMonitorStatus | undefined): unknown {
     leaderChanges: s.leaderChanges,
     summaryMembers: s.summary.members,
     summaryDbSize: s.summary.dbSize,
-    conditions: s.conditions.map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration]),
+    // "p99 latency 233ms above 100ms" → "p99 latency 406ms above 100ms" is the same news: the figure
+    // itself is in latency/summary (refreshed by the heartbeat); a status or reason change is a write.
+    conditions: s.conditions.map((c) => [c.type, c.status, c.reason, stripNumbers(c.message), c.observedGeneration]),
     members: s.members.map((m) => [m.name, m.id, m.endpoint, m.role, m.healthy, m.version, m.errors.map(stripNumbers)]),
   };
 }
 
-/** Error texts can carry timings ("no answer within 700ms"); numbers alone do not make a change. */
+/** Error texts and condition messages carry figures ("no answer within 700ms"); numbers alone do not make a change. */
 function stripNumbers(s: string): string {
   return s.replace(/\d+(\.\d+)?/g, '#');
 }

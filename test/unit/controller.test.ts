@@ -7,8 +7,12 @@ import { resolveSpec, type SecretData } from '../../src/controller/config.js';
 import { applyMergePatch, mergePatch } from '../../src/controller/mergePatch.js';
 import { invalidStatus, pausedStatus, pendingStatus } from '../../src/controller/reconcile.js';
 import { decideWrite } from '../../src/controller/statusPolicy.js';
-import { WorkQueue } from '../../src/controller/workqueue.js';
-import { spreadDelay } from '../../src/controller/controller.js';
+import { Limiter, WorkQueue } from '../../src/controller/workqueue.js';
+import { Controller, firstRoundPlan, laterRoundsDelay, spreadDelay } from '../../src/controller/controller.js';
+import type { EtcdMonitorObject, KubeClient } from '../../src/controller/kube.js';
+import type { EtcdMonitorStatus } from '../../src/crd/types.js';
+import { silentLogger } from '../../src/log.js';
+import { MonitorRegistry } from '../../src/monitor/registry.js';
 import { DEFAULT_THRESHOLDS, emptyMemory, evaluate } from '../../src/health/evaluate.js';
 import { observe } from './fixtures.js';
 
@@ -42,6 +46,14 @@ describe('status write policy', () => {
     expect(decideWrite(a.status, b.status, 1000, 1000 + 5 * 60_000).reason).to.equal('heartbeat');
     const c = evaluate(observe([{}, {}, { up: false }], 3000), b.status, b.memory, cfg);
     expect(decideWrite(b.status, c.status, 2000, 3000).reason).to.equal('changed');
+  });
+  it('does not write when only a figure in a condition message moved', () => {
+    const withMsg = (m: string): EtcdMonitorStatus => ({
+      ...a.status,
+      conditions: a.status.conditions.map((c) => (c.type === 'Degraded' ? { ...c, status: 'True', reason: 'ThresholdExceeded', message: m } : c)),
+    });
+    expect(decideWrite(withMsg('p99 latency 233ms above 100ms'), withMsg('p99 latency 406ms above 100ms'), 1000, 2000).reason).to.equal('unchanged');
+    expect(decideWrite(withMsg('p99 latency 233ms above 100ms'), withMsg('db quota 91% used above 80%'), 1000, 2000).reason).to.equal('changed');
   });
   it('has Pending, Paused and ConfigValid=False shapes', () => {
     expect(pendingStatus(2, 'now').phase).to.equal('Pending');
@@ -140,4 +152,134 @@ describe('work queue', () => {
     for (const x of d) expect(x).to.be.within(0, 14999);
     expect(spreadDelay('ns/a', 15000)).to.equal(d[0]);
   });
+  it('a limiter runs at most N tasks at once, in order', async () => {
+    const l = new Limiter(2);
+    let now = 0;
+    let peak = 0;
+    const order: number[] = [];
+    await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        l.run(async () => {
+          now++;
+          peak = Math.max(peak, now);
+          order.push(i);
+          await new Promise((r) => setTimeout(r, 5));
+          now--;
+        }),
+      ),
+    );
+    expect(peak).to.equal(2);
+    expect(order).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(l.running).to.equal(0);
+  });
+  it('after a prompt first round, later rounds start at the spread phase, half an interval to 1.5 intervals later', () => {
+    for (const k of ['ns/a', 'ns/b', 'ns/c', 'other/a', 'x/y']) {
+      const d = laterRoundsDelay(k, 10_000);
+      expect(d).to.be.within(5000, 14_999);
+      expect(d % 10_000).to.equal(spreadDelay(k, 10_000));
+    }
+    expect(firstRoundPlan('ns/a', 10_000, false)).to.deep.equal({ prompt: false, periodicDelayMs: spreadDelay('ns/a', 10_000) });
+    expect(firstRoundPlan('ns/a', 10_000, true)).to.deep.equal({ prompt: true, periodicDelayMs: laterRoundsDelay('ns/a', 10_000) });
+  });
 });
+
+describe('controller first rounds', () => {
+  const INTERVAL = 60_000; // long: any round seen within the test is a prompt one, not a spread one
+  function monitorObj(name: string, status?: EtcdMonitorStatus): EtcdMonitorObject {
+    return {
+      apiVersion: 'etcdmonitor.dev/v1alpha1',
+      kind: 'EtcdMonitor',
+      metadata: { name, namespace: 'ns', uid: name, generation: 1, resourceVersion: '1' },
+      spec: { endpoints: ['http://127.0.0.1:2379'], interval: '60s', timeout: '1s' },
+      status,
+    };
+  }
+  type Patch = { name: string; phase?: string; observedGeneration?: number };
+  function fakeKube(items: EtcdMonitorObject[], patches: Patch[]): KubeClient {
+    return {
+      listMonitors: async () => ({ items, resourceVersion: '1' }),
+      watchMonitors: async () => ({ stop: () => undefined }),
+      patchStatus: async (_ns, name, patch) => {
+        const st = (patch as { status: { phase?: string; observedGeneration?: number } }).status;
+        patches.push({ name, phase: st.phase, observedGeneration: st.observedGeneration });
+      },
+      createEvent: async () => undefined,
+      readSecret: async () => 'NotFound',
+      getLease: async () => undefined,
+      writeLease: async () => true,
+    };
+  }
+
+  it('probes new resources at once (bounded), and leaves ones with a current verdict to their spread phase', async () => {
+    const healthy = evaluate(observe([{}, {}, {}]), undefined, emptyMemory(), { thresholds: DEFAULT_THRESHOLDS }).status;
+    const items = [
+      ...['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => monitorObj(n)),
+      monitorObj('restored', { ...healthy, observedGeneration: 1 }),
+      monitorObj('changed', { ...healthy, observedGeneration: 0 }),
+    ];
+    // Pick a name whose spread phase is late in the interval, so "not probed yet" is unambiguous.
+    expect(spreadDelay('ns/restored', INTERVAL)).to.be.greaterThan(1000);
+    let inFlight = 0;
+    let peak = 0;
+    const patches: Patch[] = [];
+    const registry = new MonitorRegistry();
+    const c = new Controller(fakeKube(items, patches), registry, silentLogger(), undefined, {
+      concurrency: 2,
+      proberFactory: () => ({
+        probe: async (now) => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await new Promise((r) => setTimeout(r, 20));
+          inFlight--;
+          return observe([{}, {}, {}], now);
+        },
+        close: () => undefined,
+      }),
+    });
+    c.start();
+    try {
+      await waitUntil(() => new Set(patches.map((p) => p.name)).size >= 6, 3000);
+      await c.idle();
+      const written = new Set(patches.filter((p) => p.observedGeneration === 1).map((p) => p.name));
+      expect([...written].sort()).to.deep.equal(['changed', 'n1', 'n2', 'n3', 'n4', 'n5']);
+      expect(patches.filter((p) => p.name.startsWith('n')).map((p) => p.phase)).to.deep.equal(Array(5).fill('Healthy'));
+      expect(peak).to.be.at.most(2);
+      expect(registry.get('ns/restored')!.rounds).to.equal(0);
+      expect(patches.filter((p) => p.name === 'restored')).to.deep.equal([]);
+      // A verdict within the grace period: no Pending write before it.
+      expect(patches.filter((p) => p.phase === 'Pending')).to.deep.equal([]);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('writes Pending when the first verdict takes longer than the grace period', async () => {
+    const patches: Patch[] = [];
+    const c = new Controller(fakeKube([monitorObj('slow')], patches), new MonitorRegistry(), silentLogger(), undefined, {
+      pendingGraceMs: 30,
+      proberFactory: () => ({
+        probe: async (now) => {
+          await new Promise((r) => setTimeout(r, 200));
+          return observe([{}, {}, {}], now);
+        },
+        close: () => undefined,
+      }),
+    });
+    c.start();
+    try {
+      await waitUntil(() => patches.some((p) => p.phase === 'Healthy'), 3000);
+      expect(patches.map((p) => p.phase)).to.deep.equal(['Pending', 'Healthy']);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+async function waitUntil(f: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
