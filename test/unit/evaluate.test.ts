@@ -8,7 +8,7 @@ function once(specs: MemberSpec[], c: EvalConfig = cfg): Evaluation {
   return evaluate(observe(specs), undefined, emptyMemory(), c);
 }
 
-function cond(e: Evaluation, type: string): { status: string; reason: string } {
+function cond(e: Evaluation, type: string): { status: string; reason: string; message: string } {
   const c = e.status.conditions.find((x) => x.type === type);
   if (!c) throw new Error(`no condition ${type}`);
   return c;
