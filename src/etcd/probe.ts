@@ -1,13 +1,13 @@
 /**
- * One probe round over a cluster: every member concurrently, every call bounded by the timeout.
+ * One probe round over a cluster: every member concurrently (Status, health read, optionally its
+ * /metrics), the cluster-wide member and alarm lists from one member, every call bounded by the timeout.
  * A member that hangs costs at most `timeoutMs`; nothing is retried.
  */
 import type { ClusterObservation, MemberObservation } from '../health/observation.js';
 import type { Endpoint } from './endpoints.js';
 import { MemberClient, type ConnectionOptions } from './grpc.js';
-import { extractMemberMetrics } from './memberMetrics.js';
-import { parsePromText } from './promtext.js';
-import { fetchText } from './scrape.js';
+import { MemberMetricsScanner } from './memberMetrics.js';
+import { ScrapeAgents, fetchChunks } from './scrape.js';
 
 export interface ProbeOptions {
   timeoutMs: number;
@@ -40,6 +40,10 @@ function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export class EtcdProber implements ClusterProber {
   private readonly clients: MemberClient[];
+  /** Keep-alive connections for the members' /metrics (one per member, reused every round). */
+  private readonly agents = new ScrapeAgents();
+  /** The members that answered the member list and the alarm list last: asked first next round. */
+  private readonly preferred = { memberList: 0, alarms: 0 };
 
   constructor(
     readonly endpoints: readonly Endpoint[],
@@ -64,15 +68,14 @@ export class EtcdProber implements ClusterProber {
       })
       .catch((e: unknown) => (obs.healthError = message(e)))
       .finally(() => (obs.healthChecked = true));
-    const alarms = bounded(c.alarms(t), t + 50, 'alarm list')
-      .then((a) => (obs.alarms = a))
-      .catch((e: unknown) => (obs.alarmsError = message(e)));
-    const jobs: Array<Promise<unknown>> = [status, health, alarms];
+    const jobs: Array<Promise<unknown>> = [status, health];
     if (this.opts.metrics) {
       const url = this.opts.metricsUrls?.[i] ?? `${ep.url}/metrics`;
+      // Parsed as it streams in, reading only the families the snapshot needs (see MemberMetricsScanner).
+      const scanner = new MemberMetricsScanner();
       jobs.push(
-        fetchText(url, t, this.conn.tls)
-          .then((text) => (obs.metrics = extractMemberMetrics(parsePromText(text))))
+        fetchChunks(url, t, this.conn.tls, (c) => scanner.push(c), { agents: this.agents })
+          .then(() => (obs.metrics = scanner.finish()))
           .catch((e: unknown) => (obs.metricsError = message(e))),
       );
     }
@@ -91,28 +94,71 @@ export class EtcdProber implements ClusterProber {
     return obs;
   }
 
-  async probe(now: number): Promise<ClusterObservation> {
+  /**
+   * A cluster-wide list (member list, alarm list) from one member, as `etcdctl member list` and
+   * `etcdctl alarm list` take it: the member that answered last time. The others are asked too only when
+   * it fails, or has not answered within a quarter of the timeout (a hung member), so the answer still
+   * comes well within the timeout. One RPC per round instead of one per member.
+   */
+  private fromOneMember<T>(
+    which: keyof EtcdProber['preferred'],
+    call: (c: MemberClient, budgetMs: number) => Promise<T>,
+    what: string,
+  ): Promise<{ value: T; from: number } | { errors: Array<[number, string]> }> {
     const t = this.opts.timeoutMs;
-    const members = this.endpoints.map((_, i) => this.probeMember(i));
-    // The member list comes from the first member that answers it.
-    const memberList = (async () => {
-      const errors: string[] = [];
-      const attempts = this.clients.map((c) =>
-        bounded(c.memberList(t), t + 50, 'member list').catch((e: unknown) => {
-          errors.push(message(e));
-          throw e;
-        }),
-      );
-      try {
-        return { list: await Promise.any(attempts) };
-      } catch {
-        return { error: errors.join('; ') };
-      }
-    })();
-    const [obsMembers, ml] = await Promise.all([Promise.all(members), memberList]);
+    const n = this.clients.length;
+    const started = Date.now();
+    const first = this.preferred[which] < n ? this.preferred[which] : 0;
+    const order = [first, ...this.clients.map((_, i) => i).filter((i) => i !== first)];
+    return new Promise((resolve) => {
+      const errors: Array<[number, string]> = [];
+      let next = 0;
+      let pending = 0;
+      let done = false;
+      let hedge: NodeJS.Timeout | undefined;
+      const askRest = (): void => {
+        clearTimeout(hedge);
+        while (next < n) ask(order[next++]!);
+      };
+      const ask = (i: number): void => {
+        pending++;
+        const budget = Math.max(1, t - (Date.now() - started));
+        bounded(call(this.clients[i]!, budget), budget + 50, what).then(
+          (value) => {
+            if (done) return;
+            done = true;
+            clearTimeout(hedge);
+            this.preferred[which] = i;
+            resolve({ value, from: i });
+          },
+          (e: unknown) => {
+            pending--;
+            errors.push([i, message(e)]);
+            if (done) return;
+            if (next < n) askRest();
+            else if (pending === 0) {
+              done = true;
+              resolve({ errors });
+            }
+          },
+        );
+      };
+      ask(order[next++]!);
+      if (next < n) hedge = setTimeout(askRest, Math.max(1, Math.floor(t / 4)));
+    });
+  }
+
+  async probe(now: number): Promise<ClusterObservation> {
+    const members = Promise.all(this.endpoints.map((_, i) => this.probeMember(i)));
+    const memberList = this.fromOneMember('memberList', (c, ms) => c.memberList(ms), 'member list');
+    const alarms = this.fromOneMember('alarms', (c, ms) => c.alarms(ms), 'alarm list');
+    const [obsMembers, ml, al] = await Promise.all([members, memberList, alarms]);
     const out: ClusterObservation = { time: now, members: obsMembers };
-    if (ml.list) out.memberList = ml.list;
-    else out.memberListError = ml.error;
+    if ('value' in ml) out.memberList = ml.value;
+    else out.memberListError = ml.errors.map(([, e]) => e).join('; ');
+    // The alarm list is cluster-wide: it goes with the member that answered it (or each asked member's error).
+    if ('value' in al) obsMembers[al.from]!.alarms = al.value;
+    else for (const [i, e] of al.errors) obsMembers[i]!.alarmsError = e;
     return out;
   }
 
@@ -123,5 +169,6 @@ export class EtcdProber implements ClusterProber {
 
   close(): void {
     for (const c of this.clients) c.close();
+    this.agents.destroy();
   }
 }

@@ -8,7 +8,7 @@ export interface Sample {
 
 export class PromTextError extends Error {}
 
-function parseValue(s: string): number {
+export function parseValue(s: string): number {
   switch (s) {
     case '+Inf':
     case 'Inf':
@@ -26,7 +26,7 @@ function parseValue(s: string): number {
 }
 
 /** Parse `{a="b",c="d"}` starting at text[i] === '{'; returns labels and the index after '}'. */
-function parseLabels(text: string, start: number): [Record<string, string>, number] {
+export function parseLabels(text: string, start: number): [Record<string, string>, number] {
   const labels: Record<string, string> = {};
   let i = start + 1;
   for (;;) {

@@ -11,6 +11,10 @@ export interface MemberObservation {
   healthChecked: boolean;
   healthError?: string;
   healthLatencyMs?: number;
+  /**
+   * The cluster-wide alarm list, on the member that answered it (it is asked of one member per round,
+   * like the member list); alarmsError on each member that was asked and failed.
+   */
   alarms?: AlarmEntry[];
   alarmsError?: string;
   metrics?: MemberMetricsSnapshot;

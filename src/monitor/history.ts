@@ -2,9 +2,12 @@
  * Recent history per monitored cluster, for the live dashboard and `GET /api/v1/history`:
  * one point per probe round in a fixed-size ring buffer (default 360 rounds), fed from the
  * registry's 'round' events and dropped with the cluster. In memory only: a restart starts empty.
+ * Points are kept column-wise in typed arrays (~110 bytes a point instead of ~240 as objects: with
+ * 1000 clusters that is ~40 MiB rather than ~85 MiB) and rebuilt as objects when read.
  */
 import { EventEmitter } from 'node:events';
 import type { HistoryPoint } from '../api/dashboard/wire.js';
+import type { Phase } from '../crd/types.js';
 import type { RoundResult } from './clusterMonitor.js';
 import type { MonitorRegistry } from './registry.js';
 
@@ -86,9 +89,100 @@ export interface HistoryEvents {
   removed: [string];
 }
 
+const PHASES: readonly Phase[] = ['Pending', 'Healthy', 'Degraded', 'Unhealthy', 'Unreachable', 'Paused'];
+
+/** The numeric fields of a point, stored as float64 (NaN for null). */
+const NUMBERS = [
+  'memberCount',
+  'healthyMembers',
+  'readP99Ms',
+  'writeP99Ms',
+  'probeP99Ms',
+  'requestRatePerSecond',
+  'dbSizeBytes',
+  'dbSizeInUseBytes',
+  'dbQuotaUsedPercent',
+  'leaderChanges',
+  'probeRoundMs',
+] as const satisfies ReadonlyArray<keyof HistoryPoint>;
+
+/** A fixed-capacity FIFO of history points, stored column-wise. */
+export class PointRing {
+  private readonly times: Float64Array;
+  private readonly numbers: Float64Array;
+  private readonly flags: Uint8Array;
+  private readonly leaders: Array<string | null>;
+  private start = 0;
+  private count = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`history capacity must be a positive integer, got ${capacity}`);
+    this.times = new Float64Array(capacity);
+    this.numbers = new Float64Array(capacity * NUMBERS.length);
+    this.flags = new Uint8Array(capacity);
+    this.leaders = new Array<string | null>(capacity).fill(null);
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(p: HistoryPoint): void {
+    let slot: number;
+    if (this.count < this.capacity) slot = (this.start + this.count++) % this.capacity;
+    else {
+      slot = this.start;
+      this.start = (this.start + 1) % this.capacity;
+    }
+    this.times[slot] = Date.parse(p.time);
+    const base = slot * NUMBERS.length;
+    NUMBERS.forEach((k, i) => {
+      const v = p[k];
+      this.numbers[base + i] = v === null ? NaN : v;
+    });
+    // Phase index in the low bits, healthy in the top bit.
+    this.flags[slot] = Math.max(0, PHASES.indexOf(p.phase)) | (p.healthy ? 0x80 : 0);
+    this.leaders[slot] = p.leader;
+  }
+
+  private point(slot: number): HistoryPoint {
+    const base = slot * NUMBERS.length;
+    const n = (i: number): number | null => {
+      const v = this.numbers[base + i]!;
+      return Number.isNaN(v) ? null : v;
+    };
+    const f = this.flags[slot]!;
+    return {
+      time: new Date(this.times[slot]!).toISOString(),
+      phase: PHASES[f & 0x7f] ?? 'Pending',
+      healthy: (f & 0x80) !== 0,
+      leader: this.leaders[slot] ?? null,
+      memberCount: n(0) ?? 0,
+      healthyMembers: n(1) ?? 0,
+      readP99Ms: n(2),
+      writeP99Ms: n(3),
+      probeP99Ms: n(4),
+      requestRatePerSecond: n(5),
+      dbSizeBytes: n(6),
+      dbSizeInUseBytes: n(7),
+      dbQuotaUsedPercent: n(8),
+      leaderChanges: n(9) ?? 0,
+      probeRoundMs: n(10) ?? 0,
+    };
+  }
+
+  /** Oldest first. */
+  toArray(): HistoryPoint[] {
+    const out: HistoryPoint[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.point((this.start + i) % this.capacity));
+    return out;
+  }
+}
+
 /** The history of every cluster in a registry. Call close() to stop listening. */
 export class HistoryStore extends EventEmitter<HistoryEvents> {
-  private readonly buffers = new Map<string, RingBuffer<HistoryPoint>>();
+  private readonly buffers = new Map<string, PointRing>();
   private readonly onRound = (r: RoundResult): void => {
     this.record(r);
   };
@@ -111,7 +205,7 @@ export class HistoryStore extends EventEmitter<HistoryEvents> {
   record(r: RoundResult): HistoryPoint {
     let buf = this.buffers.get(r.cluster);
     if (!buf) {
-      buf = new RingBuffer<HistoryPoint>(this.capacity);
+      buf = new PointRing(this.capacity);
       this.buffers.set(r.cluster, buf);
     }
     const p = historyPoint(r);

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import type { RoundResult } from '../../src/monitor/clusterMonitor.js';
 import { DEFAULT_THRESHOLDS, emptyMemory, evaluate } from '../../src/health/evaluate.js';
-import { HistoryStore, RingBuffer, historyPoint, type HistoryPoint } from '../../src/monitor/history.js';
+import { HistoryStore, PointRing, RingBuffer, historyPoint, type HistoryPoint } from '../../src/monitor/history.js';
 import { MonitorRegistry } from '../../src/monitor/registry.js';
 import { observe, type MemberSpec } from './fixtures.js';
 
@@ -91,6 +91,24 @@ describe('historyPoint', () => {
     expect(down.phase).to.equal('Unreachable');
     expect(down.leader).to.equal(null);
     expect(down.dbSizeBytes).to.equal(null);
+  });
+});
+
+describe('PointRing (the compact store behind HistoryStore)', () => {
+  it('gives back exactly the points it was given, oldest first, across wrap-arounds', () => {
+    const ring = new PointRing(4);
+    const points: HistoryPoint[] = [];
+    for (let i = 0; i < 11; i++) {
+      const p = historyPoint(round('x', i % 3 === 2 ? [{}, {}, { up: false }] : i % 5 === 4 ? [{ up: false }, { up: false }, { up: false }] : [{}, {}, {}], 1_700_000_000_000 + i * 1234));
+      p.readP99Ms = i % 2 ? 1.8 + i / 7 : null;
+      p.dbQuotaUsedPercent = i === 10 ? 0.0001 : p.dbQuotaUsedPercent;
+      points.push(p);
+      ring.push(p);
+      expect(ring.toArray()).to.deep.equal(points.slice(-4));
+    }
+    expect(ring.length).to.equal(4);
+    expect(points.map((p) => p.phase)).to.include.members(['Healthy', 'Degraded', 'Unreachable']);
+    expect(() => new PointRing(0)).to.throw(RangeError);
   });
 });
 
