@@ -32,6 +32,7 @@ import {
   type CostReport,
   type ScaleRow,
 } from '../src/benchmark/cost.js';
+import { procCpuSeconds } from '../src/benchmark/proc.js';
 import { fetchText } from '../src/etcd/scrape.js';
 import { EtcdCluster, etcdBinary } from '../test/helpers/etcdCluster.js';
 
@@ -59,18 +60,6 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'bench/results/cost.json' },
   },
 });
-
-/** CPU seconds (user + system) a process has used so far, from /proc (USER_HZ = 100). */
-function procCpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 const sizes = flags.sizes!.split(',').filter(Boolean).map(Number);
 const nTargets = Number(flags.targets);

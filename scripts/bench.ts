@@ -15,6 +15,7 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { resolveOptions, type BenchmarkType } from '../src/benchmark/options.js';
+import { procCpuSeconds } from '../src/benchmark/proc.js';
 import { runBenchmark } from '../src/benchmark/runner.js';
 import { parseEndpoints } from '../src/etcd/endpoints.js';
 import { EtcdCluster } from '../test/helpers/etcdCluster.js';
@@ -38,18 +39,6 @@ const params = {
   conns: Number(flags.conns),
   valueSize: Number(flags['value-size']),
 };
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function procCpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return 0;
-  }
-}
 
 interface ProfileNode {
   id: number;

@@ -16,6 +16,7 @@ import { crdYaml } from '../../src/crd/generate.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
 import { firstRoundPlan } from '../../src/controller/controller.js';
 import { createKubeClient, loadKubeConfig, type EtcdMonitorObject, type WatchHandle } from '../../src/controller/kube.js';
+import { procCpuSeconds, procRssBytes } from '../../src/benchmark/proc.js';
 import { percentile, sortedCopy } from '../../src/benchmark/stats.js';
 import { parsePromText, type Sample } from '../../src/etcd/promtext.js';
 import { startControlPlane, toolPath, type ControlPlane } from './controlPlane.js';
@@ -183,28 +184,6 @@ export function percentiles(values: number[]): Percentiles | undefined {
   const s = sortedCopy(values);
   const r = (x: number): number => Math.round(x);
   return { count: s.length, p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1]!) };
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (USER_HZ = 100). */
-export function procCpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-export function procRssBytes(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Busy and total CPU time of the whole machine (all cores), in clock ticks, from /proc/stat. */
