@@ -67,8 +67,16 @@ describe('Helm chart', function () {
     expect(c.readinessProbe.httpGet.path).to.equal('/ready');
     expect(c.resources).to.not.equal(undefined);
     expect(c.args).to.not.include('--leader-elect');
+    // The V8 heap is capped below the memory limit (values operator.maxHeapMiB).
+    expect((c as unknown as { env: Array<{ name: string; value?: string }> }).env).to.deep.include({ name: 'NODE_OPTIONS', value: '--max-old-space-size=224' });
     // No Secret access unless configured.
     expect(JSON.stringify(all.filter((d) => d.kind.endsWith('Role')))).to.not.include('secrets');
+  });
+
+  it('leaves the V8 heap to Node when operator.maxHeapMiB=0', async () => {
+    const r = await helm(['template', 'em', CHART, '--set', 'operator.maxHeapMiB=0']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.not.include('NODE_OPTIONS');
   });
 
   it('renders everything-on values: ServiceMonitor, PrometheusRule with overrides, dashboards, leader election', async () => {
