@@ -15,7 +15,7 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { resolveOptions, type BenchmarkType } from '../src/benchmark/options.js';
-import { procCpuSeconds } from '../src/benchmark/proc.js';
+import { machineBasics, procCpuSeconds } from '../src/benchmark/proc.js';
 import { runBenchmark } from '../src/benchmark/runner.js';
 import { parseEndpoints } from '../src/etcd/endpoints.js';
 import { EtcdCluster } from '../test/helpers/etcdCluster.js';
@@ -169,14 +169,7 @@ try {
   );
   const result = {
     when: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().map((c) => c.model),
-      cpuCount: os.cpus().length,
-      node: process.version,
-      platform: `${os.type()} ${os.release()} ${os.arch()}`,
-      memoryBytes: os.totalmem(),
-      loadavg: os.loadavg(),
-    },
+    machine: { ...machineBasics(), loadavg: os.loadavg() },
     etcd: (await cluster.etcdctl(['version'])).split('\n')[0],
     cluster: '3 members on loopback, one host (shares the CPUs with this client)',
     parameters: { ...params, keySize: 8, linearizableReads: true },

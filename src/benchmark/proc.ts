@@ -1,5 +1,18 @@
-/** Another process's resource use, read from /proc (Linux), for the benchmarks that measure etcd and the operator. */
+/** The machine a benchmark ran on, and another process's resource use read from /proc (Linux). */
 import fs from 'node:fs';
+import os from 'node:os';
+
+/** What every benchmark result records about the machine (load averages are added by each benchmark). */
+export function machineBasics(): { cpus: string[]; cpuCount: number; node: string; platform: string; memoryBytes: number } {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.map((c) => c.model),
+    cpuCount: cpus.length,
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    memoryBytes: os.totalmem(),
+  };
+}
 
 /** CPU seconds (user + system) a process has used so far (USER_HZ = 100); 0 when it is gone or unknown. */
 export function procCpuSeconds(pid: number | undefined): number {

@@ -16,7 +16,7 @@ import { crdYaml } from '../../src/crd/generate.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
 import { firstRoundPlan } from '../../src/controller/controller.js';
 import { createKubeClient, loadKubeConfig, type EtcdMonitorObject, type WatchHandle } from '../../src/controller/kube.js';
-import { procCpuSeconds, procRssBytes } from '../../src/benchmark/proc.js';
+import { machineBasics, procCpuSeconds, procRssBytes } from '../../src/benchmark/proc.js';
 import { percentile, sortedCopy } from '../../src/benchmark/stats.js';
 import { parsePromText, type Sample } from '../../src/etcd/promtext.js';
 import { startControlPlane, toolPath, type ControlPlane } from './controlPlane.js';
@@ -545,11 +545,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     const report: OperatorBenchReport = {
       when: new Date().toISOString(),
       machine: {
-        cpus: os.cpus().map((c) => c.model),
-        cpuCount: os.cpus().length,
-        node: process.version,
-        platform: `${os.type()} ${os.release()} ${os.arch()}`,
-        memoryBytes: os.totalmem(),
+        ...machineBasics(),
         loadavgStart,
         loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
       },
