@@ -20,6 +20,9 @@ etcdctl-3.5 etcd35 go.etcd.io/etcd/etcdctl/v3 etcdctl
 etcd-3.6 etcd36 go.etcd.io/etcd/server/v3 etcd
 etcdctl-3.6 etcd36 go.etcd.io/etcd/etcdctl/v3 etcdctl
 etcd-benchmark etcdbench go.etcd.io/etcd/v3/tools/benchmark benchmark
+etcdutl-3.5 etcdutl35 go.etcd.io/etcd/etcdutl/v3 etcdutl
+etcdutl-3.6 etcdutl36 go.etcd.io/etcd/etcdutl/v3 etcdutl
+versitygw versitygw github.com/versity/versitygw/cmd/versitygw versitygw
 "
 
 if ! command -v go >/dev/null 2>&1; then

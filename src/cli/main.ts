@@ -8,6 +8,7 @@ import { runMonitor } from './monitorCommand.js';
 import { runStatus } from './statusCommand.js';
 import { runBenchmarkCommand } from './benchmarkCommand.js';
 import { runOperator } from './operatorCommand.js';
+import { runSnapshot } from './snapshotCommand.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -42,6 +43,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await runBenchmarkCommand(rest, io);
       case 'operator':
         return await runOperator(rest, io);
+      case 'snapshot':
+        return await runSnapshot(rest, io);
       default:
         if (first.startsWith('-')) return await runMonitor(argv, io);
         throw new UsageError(`unknown command "${first}"`);

@@ -21,6 +21,7 @@ Usage:
   etcd-monitor status --endpoints=... [-w table|json]               one-shot status table; exit 0 healthy, 1 not
   etcd-monitor operator [flags]                                     watch EtcdMonitor resources in Kubernetes
   etcd-monitor benchmark --endpoints=... [flags]                    load benchmark
+  etcd-monitor snapshot save FILE --endpoints=... | verify FILE      save a verified snapshot / check one offline
 
 Run "etcd-monitor <command> --help" for the flags of a command.
 Exit codes: 0 ok, 1 unhealthy (status) or failure, 2 usage error.`;
@@ -103,5 +104,26 @@ Benchmark:
   --seed=N                      reproducible key choice and value
   --json                        print the report as one JSON object
   --timeout=DURATION            deadline of every request (default 5s)
+
+${CONNECTION}`;
+
+export const SNAPSHOT_USAGE = `Usage:
+  etcd-monitor snapshot save FILE --endpoints=LIST [--member=follower|leader|any] [--json]
+  etcd-monitor snapshot verify FILE [--json]
+
+save    streams a snapshot (Maintenance.Snapshot) from one member, checks etcd's trailing SHA-256
+        while it streams, writes FILE atomically with mode 0600 (a temporary name, fsync, rename only
+        when the hash matched and the bbolt file reads back sound), and prints size, revision, keys
+        and hash. With several endpoints, --member picks which: a healthy follower (default), the
+        leader, or the first that answers. Nothing is written to etcd.
+verify  checks a saved FILE offline: etcd's trailing SHA-256 (when the file carries one), both bbolt
+        meta pages and their checksums, and every page of every bucket; prints revision, keys and
+        the CRC-32C hash \`etcdutl snapshot status\` prints. Exit 1 when the file is corrupt.
+
+Save:
+  --member=follower|leader|any  which member to stream from when several endpoints are given
+  --idle-timeout=DURATION       give up when no data arrived for this long (default 30s)
+  --max-duration=DURATION       give up after this long in total (default 1h)
+  --json                        print the result as one JSON object
 
 ${CONNECTION}`;

@@ -332,6 +332,27 @@ export class MemberClient {
     return num(r.deleted);
   }
 
+  /**
+   * Maintenance.Snapshot: the member's whole backend as a stream of chunks (etcd appends the SHA-256 of
+   * the database as the last 32 bytes). Only a connect/first-byte deadline is set here: a large snapshot
+   * takes as long as it takes, so the caller bounds idle time and total time itself and cancels the call.
+   */
+  async snapshotStream(overallMs: number): Promise<grpc.ClientReadableStream<{ header?: { revision?: string }; remaining_bytes?: string; blob?: Buffer }>> {
+    const deadline = new Date(Date.now() + overallMs);
+    const md = new grpc.Metadata();
+    const token = await this.authToken(deadline);
+    if (token) md.set('token', token);
+    const fn = (this.maintenance as unknown as Record<string, (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => unknown>).snapshot;
+    if (typeof fn !== 'function') throw new Error('etcd client has no method snapshot');
+    return fn.call(this.maintenance, {}, md, { deadline }) as grpc.ClientReadableStream<{ header?: { revision?: string }; remaining_bytes?: string; blob?: Buffer }>;
+  }
+
+  /** Wrap a gRPC error the way unary calls do (for stream callers outside this class). */
+  describeError(e: unknown, what: string): Error {
+    const err = e as grpc.ServiceError;
+    return typeof err?.code === 'number' ? wrapError(err, what, this.endpoint) : (e as Error);
+  }
+
   close(): void {
     this.kv.close();
     this.maintenance.close();

@@ -1,0 +1,193 @@
+/** `etcd-monitor snapshot save FILE` and `etcd-monitor snapshot verify FILE`. */
+import { parseArgs } from 'node:util';
+import { MemberClient } from '../etcd/grpc.js';
+import { humanBytes } from '../health/format.js';
+import { pickMember } from '../maintenance/backup.js';
+import {
+  saveSnapshotFile,
+  verifySnapshotFile,
+  type SavedSnapshot,
+  type VerifyResult,
+} from '../maintenance/snapshot.js';
+import {
+  CONNECTION_FLAGS,
+  UsageError,
+  choiceFlag,
+  connectionConfig,
+  durationFlag,
+  type ConnectionConfig,
+  type Values,
+} from './args.js';
+import type { Io } from './main.js';
+import { SNAPSHOT_USAGE } from './usage.js';
+
+type MemberChoice = 'follower' | 'leader' | 'any';
+
+const SAVE_FLAGS = {
+  ...CONNECTION_FLAGS,
+  member: { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-duration': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+function parse(
+  argv: string[],
+  options: typeof SAVE_FLAGS | { json: { type: 'boolean' }; help: { type: 'boolean'; short: 'h' } },
+): { values: Values; file?: string } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    return { values: values as Values, file: positionals[0] };
+  } catch (e) {
+    throw e instanceof UsageError ? e : new UsageError((e as Error).message);
+  }
+}
+
+export async function runSnapshot(argv: string[], io: Io): Promise<number> {
+  const [verb, ...rest] = argv;
+  try {
+    if (verb === undefined || verb === '--help' || verb === '-h') {
+      (verb === undefined ? io.err : io.out)(SNAPSHOT_USAGE);
+      return verb === undefined ? 2 : 0;
+    }
+    if (verb === 'save') return await save(rest, io);
+    if (verb === 'verify') return await verify(rest, io);
+    throw new UsageError(`unknown snapshot command "${verb}" (save or verify)`);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`etcd-monitor snapshot: ${e.message}\n\n${SNAPSHOT_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+/** Pick the member to stream from: with one endpoint that one; otherwise by role among those answering Status. */
+async function pickFrom(cfg: ConnectionConfig, choice: MemberChoice): Promise<{ client: MemberClient; role: string; others: MemberClient[] }> {
+  const clients = cfg.endpoints.map((e) => new MemberClient(e, cfg.conn));
+  if (clients.length === 1) return { client: clients[0]!, role: 'member', others: [] };
+  try {
+    const pick = await pickMember(clients, choice, cfg.timeoutMs);
+    return { client: pick.client, role: pick.leader ? 'leader' : 'follower', others: clients.filter((c) => c !== pick.client) };
+  } catch (e) {
+    for (const c of clients) c.close();
+    throw e;
+  }
+}
+
+async function save(argv: string[], io: Io): Promise<number> {
+  const { values, file } = parse(argv, SAVE_FLAGS);
+  if (values.help) {
+    io.out(SNAPSHOT_USAGE);
+    return 0;
+  }
+  if (!file) throw new UsageError('snapshot save needs a FILE to write');
+  const cfg = connectionConfig(values, io.env);
+  const member = choiceFlag(values, 'member', ['follower', 'leader', 'any'] as const, 'follower');
+  const idleTimeoutMs = durationFlag(values, 'idle-timeout', 30_000);
+  const overallTimeoutMs = durationFlag(values, 'max-duration', 3_600_000);
+  let picked;
+  try {
+    picked = await pickFrom(cfg, member);
+  } catch (e) {
+    io.err(`etcd-monitor snapshot save: ${(e as Error).message}`);
+    return 1;
+  }
+  for (const c of picked.others) c.close();
+  let res: SavedSnapshot;
+  try {
+    res = await saveSnapshotFile(picked.client, file, { idleTimeoutMs, overallTimeoutMs });
+  } catch (e) {
+    io.err(`etcd-monitor snapshot save: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    picked.client.close();
+  }
+  const rate = res.durationMs > 0 ? res.bytes / (res.durationMs / 1000) : 0;
+  if (values.json) {
+    io.out(
+      JSON.stringify({
+        file: res.file,
+        endpoint: picked.client.endpoint.url,
+        role: picked.role,
+        sizeBytes: res.bytes,
+        revision: res.summary.revision,
+        keys: res.summary.liveKeys,
+        totalKey: res.summary.totalKey,
+        sha256: res.sha256,
+        hash: res.summary.hash,
+        durationSeconds: res.durationMs / 1000,
+      }),
+    );
+  } else {
+    io.out(
+      [
+        `Snapshot saved at ${res.file}`,
+        `  from      ${picked.client.endpoint.url} (${picked.role})`,
+        `  size      ${humanBytes(res.bytes)} (${res.bytes} bytes)`,
+        `  revision  ${res.summary.revision}`,
+        `  keys      ${res.summary.liveKeys} live (${res.summary.totalKey} bbolt entries)`,
+        `  sha256    ${res.sha256} (etcd's trailing hash matched)`,
+        `  took      ${(res.durationMs / 1000).toFixed(2)}s (${humanBytes(Math.round(rate))}/s)`,
+      ].join('\n'),
+    );
+  }
+  return 0;
+}
+
+async function verify(argv: string[], io: Io): Promise<number> {
+  const { values, file } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    io.out(SNAPSHOT_USAGE);
+    return 0;
+  }
+  if (!file) throw new UsageError('snapshot verify needs a FILE to check');
+  let r: VerifyResult;
+  try {
+    r = await verifySnapshotFile(file);
+  } catch (e) {
+    io.err(
+      `etcd-monitor snapshot verify: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+    return 1;
+  }
+  const s = r.summary;
+  if (values.json) {
+    io.out(
+      JSON.stringify({
+        file: r.file,
+        ok: r.problem === undefined,
+        problem: r.problem,
+        fileBytes: r.fileBytes,
+        hashMatched: r.hashMatched ?? null,
+        sha256: r.sha256,
+        revision: s?.revision,
+        keys: s?.liveKeys,
+        totalKey: s?.totalKey,
+        totalSize: s?.totalSize,
+        hash: s?.hash,
+        buckets: s?.buckets,
+      }),
+    );
+  } else {
+    const lines = [
+      `${r.problem === undefined ? 'OK' : 'CORRUPT'}  ${r.file}`,
+      `  file      ${humanBytes(r.fileBytes)} (${r.fileBytes} bytes)`,
+      `  sha256    ${r.sha256} (${r.hashMatched === undefined ? 'no trailing hash in the file' : r.hashMatched ? "matches etcd's trailing hash" : 'DOES NOT match the trailing hash'})`,
+    ];
+    if (s) {
+      lines.push(
+        `  revision  ${s.revision}`,
+        `  keys      ${s.liveKeys} live (${s.totalKey} bbolt entries)`,
+        `  size      ${s.totalSize} bytes (${s.meta.highWaterPgid} pages of ${s.meta.pageSize})`,
+        `  hash      ${s.hash} (CRC-32C, as etcdutl snapshot status)`,
+        `  buckets   ${s.buckets.join(', ')}`,
+      );
+      if (s.otherMetaError) lines.push(`  note      ${s.otherMetaError}`);
+    }
+    if (r.problem) lines.push(`  problem   ${r.problem}`);
+    (r.problem === undefined ? io.out : io.err)(lines.join('\n'));
+  }
+  return r.problem === undefined ? 0 : 1;
+}

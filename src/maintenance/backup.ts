@@ -1,0 +1,126 @@
+/**
+ * One backup run: choose the member, take its revision, stream its snapshot into the store (etcd's
+ * hash checked on the way), then apply retention. No Kubernetes, no clock of its own (`now` passed in).
+ */
+import type { MemberClient } from '../etcd/grpc.js';
+import { readBolt } from './bbolt.js';
+import { objectName, retentionPlan, type Retention } from './retention.js';
+import { SnapshotError, streamSnapshot, type StreamOptions } from './snapshot.js';
+import type { SnapshotStore } from './stores.js';
+
+export type MemberPreference = 'follower' | 'leader' | 'any';
+
+export interface BackupRequest {
+  cluster: string;
+  clients: MemberClient[];
+  member: MemberPreference;
+  store: SnapshotStore;
+  retention: Retention;
+  timeoutMs: number;
+  stream: StreamOptions;
+  now: () => Date;
+}
+
+export interface BackupOutcome {
+  name: string;
+  location: string;
+  endpoint: string;
+  role: 'leader' | 'follower';
+  sizeBytes: number;
+  /** The member's revision when the snapshot began; the snapshot holds every change up to at least it. */
+  revision: number;
+  sha256: string;
+  durationSeconds: number;
+  /** Keys alive in the snapshot, when the store could read it back locally. */
+  keys?: number;
+  retained: number;
+  removed: string[];
+}
+
+export interface Candidate {
+  client: MemberClient;
+  leader: boolean;
+  revision: number;
+}
+
+/** Members answering Status without errors, not learners, agreeing there is a leader. */
+async function candidates(clients: MemberClient[], timeoutMs: number): Promise<{ ok: Candidate[]; errors: string[] }> {
+  const errors: string[] = [];
+  const answers = await Promise.all(
+    clients.map(async (client): Promise<Candidate | undefined> => {
+      try {
+        const s = await client.status(timeoutMs);
+        if (s.isLearner) return undefined;
+        if (s.leaderId === '0') {
+          errors.push(`${client.endpoint.url}: no leader`);
+          return undefined;
+        }
+        if (s.errors.length > 0) {
+          errors.push(`${client.endpoint.url}: ${s.errors.join('; ')}`);
+          return undefined;
+        }
+        return { client, leader: s.leaderId === s.memberId, revision: s.revision };
+      } catch (e) {
+        errors.push((e as Error).message);
+        return undefined;
+      }
+    }),
+  );
+  return { ok: answers.filter((a): a is Candidate => a !== undefined), errors };
+}
+
+/** The member to stream from: a healthy follower by default (the leader only if none), or as asked. */
+export function choose(ok: Candidate[], pref: MemberPreference): Candidate | undefined {
+  if (pref === 'leader') return ok.find((c) => c.leader);
+  if (pref === 'follower') return ok.find((c) => !c.leader) ?? ok.find((c) => c.leader);
+  return ok[0];
+}
+
+/** Ask every member for its Status and pick one by preference; throws a SnapshotError saying why none fits. */
+export async function pickMember(clients: MemberClient[], pref: MemberPreference, timeoutMs: number): Promise<Candidate> {
+  const { ok, errors } = await candidates(clients, timeoutMs);
+  const pick = choose(ok, pref);
+  if (!pick) {
+    throw new SnapshotError(`no healthy ${pref === 'any' ? 'member' : pref} to take a snapshot from${errors.length ? `: ${errors.join('; ')}` : ''}`, 'Unavailable');
+  }
+  return pick;
+}
+
+export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
+  const pick = await pickMember(req.clients, req.member, req.timeoutMs);
+  const started = req.now();
+  const name = objectName(req.cluster, started, pick.revision);
+  let keys: number | undefined;
+  const res = await req.store.put(name, async (sink, localPath) => {
+    const r = await streamSnapshot(pick.client, sink, req.stream);
+    if (localPath) {
+      // A local file can be read back before it is renamed into place: prove it is a sound bbolt file.
+      try {
+        keys = readBolt(localPath, r.bytes - 32).liveKeys;
+      } catch (e) {
+        throw new SnapshotError(`snapshot passed etcd's hash but is not a sound bbolt file: ${(e as Error).message}`, 'Corrupt');
+      }
+    }
+    return r;
+  });
+  const all = await req.store.list(req.cluster);
+  const plan = retentionPlan(all, req.retention, req.now());
+  const removed: string[] = [];
+  for (const o of plan.remove) {
+    await req.store.remove(o.name);
+    removed.push(o.name);
+  }
+  return {
+    name,
+    location: req.store.url(name),
+    endpoint: pick.client.endpoint.url,
+    role: pick.leader ? 'leader' : 'follower',
+    sizeBytes: res.bytes,
+    revision: pick.revision,
+    sha256: res.sha256,
+    durationSeconds: res.durationMs / 1000,
+    keys,
+    retained: plan.keep.length,
+    removed,
+  };
+}
