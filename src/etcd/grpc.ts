@@ -298,6 +298,14 @@ export class MemberClient {
     return out;
   }
 
+  /**
+   * Maintenance.Defragment: the member rewrites its backend and blocks its reads and writes meanwhile.
+   * Opt-in maintenance only (src/maintenance/defrag.ts); the deadline bounds it.
+   */
+  async defragment(timeoutMs: number): Promise<void> {
+    await this.call('maintenance', 'defragment', {}, timeoutMs);
+  }
+
   /** Disarm every active alarm (used by tests and by operators after freeing space). */
   async disarmAll(timeoutMs: number): Promise<void> {
     for (const a of await this.alarms(timeoutMs)) {
