@@ -7,8 +7,9 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.dashboard.json ./
 COPY scripts ./scripts
+COPY web ./web
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts && npm cache clean --force
 

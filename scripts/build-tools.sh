@@ -20,6 +20,9 @@ etcdctl-3.5 etcd35 go.etcd.io/etcd/etcdctl/v3 etcdctl
 etcd-3.6 etcd36 go.etcd.io/etcd/server/v3 etcd
 etcdctl-3.6 etcd36 go.etcd.io/etcd/etcdctl/v3 etcdctl
 etcd-benchmark etcdbench go.etcd.io/etcd/v3/tools/benchmark benchmark
+prometheus prometheus github.com/prometheus/prometheus/cmd/prometheus prometheus
+alertmanager alertmanager github.com/prometheus/alertmanager/cmd/alertmanager alertmanager
+docker-compose compose github.com/docker/compose/v2/cmd docker-compose
 etcdutl-3.5 etcdutl35 go.etcd.io/etcd/etcdutl/v3 etcdutl
 etcdutl-3.6 etcdutl36 go.etcd.io/etcd/etcdutl/v3 etcdutl
 versitygw versitygw github.com/versity/versitygw/cmd/versitygw versitygw
@@ -46,7 +49,11 @@ for name in "${want[@]}"; do
   line=$(echo "$TOOLS" | awk -v n="$name" '$1==n')
   if [ -z "$line" ]; then echo "build-tools: unknown tool $name" >&2; exit 2; fi
   read -r _ mod pkg out <<<"$line"
-  key=$(cat "tools/$mod/go.mod" "tools/$mod/go.sum" <(echo "$gover $name v3") | sha256sum | cut -c1-12)
+  # Go build tags (part of the key when set). Prometheus: only static, file and kubernetes service discovery
+  # (kubernetes: the Prometheus Operator in test/e2e/kind.test.ts generates kubernetes_sd_configs).
+  tags=""
+  [ "$mod" = prometheus ] && tags="remove_all_sd,enable_kubernetes_sd"
+  key=$(cat "tools/$mod/go.mod" "tools/$mod/go.sum" <(echo "$gover $name v3${tags:+ $tags}") | sha256sum | cut -c1-12)
   dest="$cache/$mod-$key"
   if [ ! -x "$dest/$out" ]; then
     echo "build-tools: building $name ($pkg, $gover) into $dest — the first build takes minutes"
@@ -67,7 +74,18 @@ for name in "${want[@]}"; do
         ldflags="$ldflags -X $pkgv.gitVersion=$kv -X $pkgv.gitMajor=$kmaj -X $pkgv.gitMinor=$kmin -X $pkgv.gitTreeState=clean"
       done
     fi
-    (cd "tools/$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 nice -n 5 go build -trimpath -ldflags="$ldflags" -o "$tmp/$out" "$pkg")
+    if [ "$mod" = prometheus ] || [ "$mod" = alertmanager ] || [ "$mod" = compose ]; then
+      # Stamp the module's version the way release builds do (`--version` reads it).
+      pv=$(grep -oE "$(dirname "$(dirname "$pkg")")(/v2)? v[0-9][^[:space:]]*" "tools/$mod/go.mod" | head -1 | awk '{print $2}')
+      case "$mod" in
+        compose) ldflags="$ldflags -X github.com/docker/compose/v2/internal.Version=$pv" ;;
+        # Prometheus v3.X.Y is Go module v0.3XX.Y.
+        prometheus) pv=$(echo "$pv" | sed -E 's/^v0\.3(0?)([0-9]+)\./3.\2./')
+          ldflags="$ldflags -X github.com/prometheus/common/version.Version=$pv" ;;
+        *) ldflags="$ldflags -X github.com/prometheus/common/version.Version=${pv#v}" ;;
+      esac
+    fi
+    (cd "tools/$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 nice -n 5 go build -trimpath -tags="$tags" -ldflags="$ldflags" -o "$tmp/$out" "$pkg")
     mkdir -p "$dest"
     mv "$tmp/$out" "$dest/$out"
     rmdir "$tmp" 2>/dev/null || rm -rf "$tmp"

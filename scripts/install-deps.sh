@@ -12,6 +12,12 @@ for pkg in "$@"; do
     alertmanager) command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager) ;;
     chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
     openssl) command -v openssl >/dev/null 2>&1 || need+=(openssl) ;;
+    # The container tests: Debian's Docker engine and docker-compose 1.29 (scripts/docker-engine.sh), and
+    # debootstrap for the offline test base image (scripts/images.sh).
+    docker)
+      command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+      command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose) ;;
+    debootstrap) command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap) ;;
   esac
 done
 if [ ${#need[@]} -gt 0 ]; then

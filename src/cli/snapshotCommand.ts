@@ -4,6 +4,7 @@ import { MemberClient } from '../etcd/grpc.js';
 import { humanBytes } from '../health/format.js';
 import { pickMember } from '../maintenance/backup.js';
 import {
+  SNAPSHOT_CHANNEL_OPTIONS,
   saveSnapshotFile,
   verifySnapshotFile,
   type SavedSnapshot,
@@ -63,13 +64,29 @@ export async function runSnapshot(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** Pick the member to stream from: with one endpoint that one; otherwise by role among those answering Status. */
-async function pickFrom(cfg: ConnectionConfig, choice: MemberChoice): Promise<{ client: MemberClient; role: string; others: MemberClient[] }> {
-  const clients = cfg.endpoints.map((e) => new MemberClient(e, cfg.conn));
-  if (clients.length === 1) return { client: clients[0]!, role: 'member', others: [] };
+/** Pick the member to stream from (by role when several endpoints are given) and its current revision. */
+async function pickFrom(
+  cfg: ConnectionConfig,
+  choice: MemberChoice,
+): Promise<{ client: MemberClient; role: string; revision: number; others: MemberClient[] }> {
+  const clients = cfg.endpoints.map((e) => new MemberClient(e, cfg.conn, SNAPSHOT_CHANNEL_OPTIONS));
   try {
+    if (clients.length === 1) {
+      const s = await clients[0]!.status(cfg.timeoutMs);
+      return {
+        client: clients[0]!,
+        role: s.isLearner ? 'learner' : s.leaderId === s.memberId ? 'leader' : 'follower',
+        revision: s.revision,
+        others: [],
+      };
+    }
     const pick = await pickMember(clients, choice, cfg.timeoutMs);
-    return { client: pick.client, role: pick.leader ? 'leader' : 'follower', others: clients.filter((c) => c !== pick.client) };
+    return {
+      client: pick.client,
+      role: pick.leader ? 'leader' : 'follower',
+      revision: pick.revision,
+      others: clients.filter((c) => c !== pick.client),
+    };
   } catch (e) {
     for (const c of clients) c.close();
     throw e;
@@ -112,11 +129,8 @@ async function save(argv: string[], io: Io): Promise<number> {
         endpoint: picked.client.endpoint.url,
         role: picked.role,
         sizeBytes: res.bytes,
-        revision: res.summary.revision,
-        keys: res.summary.liveKeys,
-        totalKey: res.summary.totalKey,
+        revision: picked.revision,
         sha256: res.sha256,
-        hash: res.summary.hash,
         durationSeconds: res.durationMs / 1000,
       }),
     );
@@ -126,8 +140,7 @@ async function save(argv: string[], io: Io): Promise<number> {
         `Snapshot saved at ${res.file}`,
         `  from      ${picked.client.endpoint.url} (${picked.role})`,
         `  size      ${humanBytes(res.bytes)} (${res.bytes} bytes)`,
-        `  revision  ${res.summary.revision}`,
-        `  keys      ${res.summary.liveKeys} live (${res.summary.totalKey} bbolt entries)`,
+        `  revision  ${picked.revision} or later (the member's revision when the snapshot began)`,
         `  sha256    ${res.sha256} (etcd's trailing hash matched)`,
         `  took      ${(res.durationMs / 1000).toFixed(2)}s (${humanBytes(Math.round(rate))}/s)`,
       ].join('\n'),

@@ -3,9 +3,8 @@
  * hash checked on the way), then apply retention. No Kubernetes, no clock of its own (`now` passed in).
  */
 import type { MemberClient } from '../etcd/grpc.js';
-import { readBolt } from './bbolt.js';
 import { objectName, retentionPlan, type Retention } from './retention.js';
-import { SnapshotError, streamSnapshot, type StreamOptions } from './snapshot.js';
+import { checkWritten, SnapshotError, streamSnapshot, type StreamOptions } from './snapshot.js';
 import type { SnapshotStore } from './stores.js';
 
 export type MemberPreference = 'follower' | 'leader' | 'any';
@@ -31,8 +30,6 @@ export interface BackupOutcome {
   revision: number;
   sha256: string;
   durationSeconds: number;
-  /** Keys alive in the snapshot, when the store could read it back locally. */
-  keys?: number;
   retained: number;
   removed: string[];
 }
@@ -44,7 +41,10 @@ export interface Candidate {
 }
 
 /** Members answering Status without errors, not learners, agreeing there is a leader. */
-async function candidates(clients: MemberClient[], timeoutMs: number): Promise<{ ok: Candidate[]; errors: string[] }> {
+async function candidates(
+  clients: MemberClient[],
+  timeoutMs: number,
+): Promise<{ ok: Candidate[]; errors: string[] }> {
   const errors: string[] = [];
   const answers = await Promise.all(
     clients.map(async (client): Promise<Candidate | undefined> => {
@@ -77,11 +77,18 @@ export function choose(ok: Candidate[], pref: MemberPreference): Candidate | und
 }
 
 /** Ask every member for its Status and pick one by preference; throws a SnapshotError saying why none fits. */
-export async function pickMember(clients: MemberClient[], pref: MemberPreference, timeoutMs: number): Promise<Candidate> {
+export async function pickMember(
+  clients: MemberClient[],
+  pref: MemberPreference,
+  timeoutMs: number,
+): Promise<Candidate> {
   const { ok, errors } = await candidates(clients, timeoutMs);
   const pick = choose(ok, pref);
   if (!pick) {
-    throw new SnapshotError(`no healthy ${pref === 'any' ? 'member' : pref} to take a snapshot from${errors.length ? `: ${errors.join('; ')}` : ''}`, 'Unavailable');
+    throw new SnapshotError(
+      `no healthy ${pref === 'any' ? 'member' : pref} to take a snapshot from${errors.length ? `: ${errors.join('; ')}` : ''}`,
+      'Unavailable',
+    );
   }
   return pick;
 }
@@ -90,17 +97,10 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const pick = await pickMember(req.clients, req.member, req.timeoutMs);
   const started = req.now();
   const name = objectName(req.cluster, started, pick.revision);
-  let keys: number | undefined;
   const res = await req.store.put(name, async (sink, localPath) => {
     const r = await streamSnapshot(pick.client, sink, req.stream);
-    if (localPath) {
-      // A local file can be read back before it is renamed into place: prove it is a sound bbolt file.
-      try {
-        keys = readBolt(localPath, r.bytes - 32).liveKeys;
-      } catch (e) {
-        throw new SnapshotError(`snapshot passed etcd's hash but is not a sound bbolt file: ${(e as Error).message}`, 'Corrupt');
-      }
-    }
+    // A local file can be read back before it is renamed into place: its meta pages must check out.
+    if (localPath) checkWritten(localPath, r, pick.client);
     return r;
   });
   const all = await req.store.list(req.cluster);
@@ -119,7 +119,6 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
     revision: pick.revision,
     sha256: res.sha256,
     durationSeconds: res.durationMs / 1000,
-    keys,
     retained: plan.keep.length,
     removed,
   };

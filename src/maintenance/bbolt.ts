@@ -79,8 +79,12 @@ class PageReader {
     fs.readSync(this.fd, buf, 0, len, off);
     if (buf.readBigUInt64LE(0) !== id)
       throw new BoltError(`page ${id} says it is page ${buf.readBigUInt64LE(0)}`);
-    if (this.cache.size > 256) this.cache.clear();
-    this.cache.set(id, buf);
+    // Cache only single pages (branch pages are read again and again); overflow runs are big values
+    // read once. Bounded: at most 512 pages.
+    if (overflow === 0) {
+      if (this.cache.size >= 512) this.cache.clear();
+      this.cache.set(id, buf);
+    }
     return buf;
   }
 }
@@ -202,6 +206,26 @@ function readMeta(
   if (m0) return { meta: m0, metaPage: 0, otherMetaError: `meta page 1: ${e1}` };
   if (m1) return { meta: m1, metaPage: 1, otherMetaError: `meta page 0: ${e0}` };
   throw new BoltError(`no valid meta page (page 0: ${e0}; page 1: ${e1})`);
+}
+
+/** Check only the meta pages (cheap: two small reads), e.g. right after a snapshot was written. */
+export function readBoltMeta(
+  file: string,
+  dataBytes?: number,
+): { meta: BoltMeta; metaPage: 0 | 1; otherMetaError?: string } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = dataBytes ?? fs.fstatSync(fd).size;
+    const r = readMeta(fd, size);
+    if (BigInt(size) < r.meta.highWaterPgid * BigInt(r.meta.pageSize)) {
+      throw new BoltError(
+        `file is ${size} bytes but its meta page says ${r.meta.highWaterPgid} pages of ${r.meta.pageSize}: truncated`,
+      );
+    }
+    return r;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** etcd's revision key: 8-byte big-endian main revision, '_', 8-byte sub revision (+ 't' for a tombstone). */

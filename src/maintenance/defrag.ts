@@ -23,9 +23,13 @@ export interface DefragThresholds {
 
 export type SkipReason = 'MemberUnhealthy' | 'NoLeader' | 'BelowThreshold' | 'BackupRunning';
 
-export type DefragPlan = { run: false; reason: SkipReason; message: string } | { run: true; order: DefragMember[]; message: string };
+export type DefragPlan =
+  { run: false; reason: SkipReason; message: string } | { run: true; order: DefragMember[]; message: string };
 
-export function fragmentation(m: Pick<DefragMember, 'dbSizeBytes' | 'dbSizeInUseBytes'>): { percent: number; reclaimableBytes: number } {
+export function fragmentation(m: Pick<DefragMember, 'dbSizeBytes' | 'dbSizeInUseBytes'>): {
+  percent: number;
+  reclaimableBytes: number;
+} {
   if (m.dbSizeBytes <= 0) return { percent: 0, reclaimableBytes: 0 };
   const reclaimableBytes = Math.max(0, m.dbSizeBytes - m.dbSizeInUseBytes);
   return { percent: (reclaimableBytes / m.dbSizeBytes) * 100, reclaimableBytes };
@@ -37,19 +41,27 @@ function mib(n: number): string {
 
 /** Which members to defragment and in what order, or why not now. */
 export function planDefrag(members: DefragMember[], t: DefragThresholds, backupRunning: boolean): DefragPlan {
-  if (backupRunning) return { run: false, reason: 'BackupRunning', message: 'a backup of this cluster is running' };
+  if (backupRunning)
+    return { run: false, reason: 'BackupRunning', message: 'a backup of this cluster is running' };
   const voters = members.filter((m) => !m.learner);
   const down = voters.filter((m) => !m.healthy);
   if (down.length > 0) {
-    return { run: false, reason: 'MemberUnhealthy', message: `not every voting member is healthy (${down.map((m) => m.name || m.endpoint).join(', ')})` };
+    return {
+      run: false,
+      reason: 'MemberUnhealthy',
+      message: `not every voting member is healthy (${down.map((m) => m.name || m.endpoint).join(', ')})`,
+    };
   }
-  if (!voters.some((m) => m.leader)) return { run: false, reason: 'NoLeader', message: 'the cluster has no leader' };
+  if (!voters.some((m) => m.leader))
+    return { run: false, reason: 'NoLeader', message: 'the cluster has no leader' };
   const due = members.filter((m) => {
     const f = fragmentation(m);
     return m.healthy && f.percent >= t.minFragmentationPercent && f.reclaimableBytes >= t.minReclaimableBytes;
   });
   if (due.length === 0) {
-    const worst = [...members].sort((a, b) => fragmentation(b).reclaimableBytes - fragmentation(a).reclaimableBytes)[0];
+    const worst = [...members].sort(
+      (a, b) => fragmentation(b).reclaimableBytes - fragmentation(a).reclaimableBytes,
+    )[0];
     const f = worst ? fragmentation(worst) : { percent: 0, reclaimableBytes: 0 };
     return {
       run: false,
@@ -58,8 +70,14 @@ export function planDefrag(members: DefragMember[], t: DefragThresholds, backupR
     };
   }
   // Learners and followers first (a follower defragmenting only slows itself), the leader last.
-  const order = [...due].sort((a, b) => Number(a.leader) - Number(b.leader) || Number(b.learner) - Number(a.learner));
-  return { run: true, order, message: `defragmenting ${order.map((m) => `${m.name || m.endpoint}${m.leader ? ' (leader)' : ''}`).join(', ')}` };
+  const order = [...due].sort(
+    (a, b) => Number(a.leader) - Number(b.leader) || Number(b.learner) - Number(a.learner),
+  );
+  return {
+    run: true,
+    order,
+    message: `defragmenting ${order.map((m) => `${m.name || m.endpoint}${m.leader ? ' (leader)' : ''}`).join(', ')}`,
+  };
 }
 
 export interface DefragStep {
@@ -90,7 +108,11 @@ export interface DefragIo {
  * Run the plan: one member at a time; after each, wait (bounded by `timeoutMs`) until that member is
  * healthy again and every voting member is healthy with a leader, before touching the next.
  */
-export async function runDefrag(order: DefragMember[], io: DefragIo, opts: { timeoutMs: number; disarmNoSpace: boolean }): Promise<DefragResult> {
+export async function runDefrag(
+  order: DefragMember[],
+  io: DefragIo,
+  opts: { timeoutMs: number; disarmNoSpace: boolean },
+): Promise<DefragResult> {
   const steps: DefragStep[] = [];
   const reclaimed = (): number => steps.reduce((a, s) => a + Math.max(0, s.beforeBytes - s.afterBytes), 0);
   for (const m of order) {
@@ -99,7 +121,12 @@ export async function runDefrag(order: DefragMember[], io: DefragIo, opts: { tim
     try {
       await io.client(m.endpoint).defragment(opts.timeoutMs);
     } catch (e) {
-      return { steps, reclaimedBytes: reclaimed(), error: `defragmenting ${who} failed: ${(e as Error).message}`, disarmedNoSpace: false };
+      return {
+        steps,
+        reclaimedBytes: reclaimed(),
+        error: `defragmenting ${who} failed: ${(e as Error).message}`,
+        disarmedNoSpace: false,
+      };
     }
     const deadline = io.now() + opts.timeoutMs;
     let after: DefragMember | undefined;
@@ -111,14 +138,31 @@ export async function runDefrag(order: DefragMember[], io: DefragIo, opts: { tim
       });
       after = now.find((x) => x.endpoint === m.endpoint);
       const voters = now.filter((x) => !x.learner);
-      if (after?.healthy && voters.length > 0 && voters.every((x) => x.healthy) && voters.some((x) => x.leader)) break;
+      if (
+        after?.healthy &&
+        voters.length > 0 &&
+        voters.every((x) => x.healthy) &&
+        voters.some((x) => x.leader)
+      )
+        break;
       problem ||= after?.healthy ? 'not every voting member is healthy' : `${who} is not healthy`;
       if (io.now() >= deadline) {
-        return { steps, reclaimedBytes: reclaimed(), error: `after defragmenting ${who}: ${problem} within ${opts.timeoutMs / 1000}s; stopped before the next member`, disarmedNoSpace: false };
+        return {
+          steps,
+          reclaimedBytes: reclaimed(),
+          error: `after defragmenting ${who}: ${problem} within ${opts.timeoutMs / 1000}s; stopped before the next member`,
+          disarmedNoSpace: false,
+        };
       }
       await io.sleep(200);
     }
-    steps.push({ name: m.name, endpoint: m.endpoint, beforeBytes: m.dbSizeBytes, afterBytes: after.dbSizeBytes, durationSeconds: (io.now() - started) / 1000 });
+    steps.push({
+      name: m.name,
+      endpoint: m.endpoint,
+      beforeBytes: m.dbSizeBytes,
+      afterBytes: after.dbSizeBytes,
+      durationSeconds: (io.now() - started) / 1000,
+    });
   }
   let disarmedNoSpace = false;
   if (opts.disarmNoSpace && order.length > 0) {
@@ -126,7 +170,12 @@ export async function runDefrag(order: DefragMember[], io: DefragIo, opts: { tim
     const alarms = await c.alarms(opts.timeoutMs).catch(() => []);
     // Only NOSPACE: a CORRUPT alarm needs a person, never an automatic disarm.
     for (const a of alarms.filter((x) => x.type === 'NOSPACE')) {
-      await c.call('maintenance', 'alarm', { action: 'Deactivate', memberID: BigInt('0x' + a.memberId).toString(), alarm: 'Nospace' }, opts.timeoutMs);
+      await c.call(
+        'maintenance',
+        'alarm',
+        { action: 'Deactivate', memberID: BigInt('0x' + a.memberId).toString(), alarm: 'Nospace' },
+        opts.timeoutMs,
+      );
       disarmedNoSpace = true;
     }
   }
@@ -149,7 +198,15 @@ export async function probeMembers(clients: MemberClient[], timeoutMs: number): 
           dbSizeInUseBytes: s.dbSizeInUseBytes,
         };
       } catch {
-        return { name: '', endpoint: c.endpoint.url, healthy: false, leader: false, learner: false, dbSizeBytes: 0, dbSizeInUseBytes: 0 };
+        return {
+          name: '',
+          endpoint: c.endpoint.url,
+          healthy: false,
+          leader: false,
+          learner: false,
+          dbSizeBytes: 0,
+          dbSizeInUseBytes: 0,
+        };
       }
     }),
   );

@@ -22,14 +22,19 @@ export interface Retention {
 }
 
 function stamp(t: Date): string {
-  return t.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return t
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Cluster names may hold a slash (`namespace/name`): each part must be a safe path segment. */
 export function clusterPath(cluster: string): string {
   const parts = cluster.split('/');
   if (parts.some((p) => p === '' || p === '.' || p === '..' || !/^[A-Za-z0-9._-]+$/.test(p))) {
-    throw new Error(`cluster name "${cluster}" cannot name a backup folder (letters, digits, ".", "_", "-", one "/")`);
+    throw new Error(
+      `cluster name "${cluster}" cannot name a backup folder (letters, digits, ".", "_", "-", one "/")`,
+    );
   }
   return parts.join('/');
 }
@@ -51,7 +56,11 @@ export function parseObjectName(base: string): { time: Date; revision: number } 
 }
 
 /** Which objects to delete under the policy at `now`; the rest stay. */
-export function retentionPlan(objects: BackupObject[], policy: Retention, now: Date): { keep: BackupObject[]; remove: BackupObject[] } {
+export function retentionPlan(
+  objects: BackupObject[],
+  policy: Retention,
+  now: Date,
+): { keep: BackupObject[]; remove: BackupObject[] } {
   const sorted = [...objects].sort((a, b) => b.time.getTime() - a.time.getTime() || b.revision - a.revision);
   const newestVerified = sorted.find((o) => o.verified);
   const keep: BackupObject[] = [];

@@ -43,7 +43,9 @@ export function parseSchedule(text: string): Schedule {
   const expr = MACROS[t] ?? t;
   const fields = expr.split(/\s+/).filter(Boolean);
   if (fields.length !== 5) {
-    throw new ScheduleError(`schedule "${text}": expected 5 cron fields (minute hour day-of-month month day-of-week), @hourly/@daily/@weekly/@monthly/@yearly, or "@every 30m"`);
+    throw new ScheduleError(
+      `schedule "${text}": expected 5 cron fields (minute hour day-of-month month day-of-week), @hourly/@daily/@weekly/@monthly/@yearly, or "@every 30m"`,
+    );
   }
   // cron-parser takes an optional seconds field first; pin it to 0 so a slot is a whole minute.
   const six = `0 ${fields.join(' ')}`;

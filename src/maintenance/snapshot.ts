@@ -10,9 +10,10 @@ import path from 'node:path';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { MemberClient } from '../etcd/grpc.js';
-import { readBolt, type BoltSummary } from './bbolt.js';
+import { readBolt, readBoltMeta, type BoltMeta, type BoltSummary } from './bbolt.js';
 
 const HASH_BYTES = 32;
+const COALESCE_BYTES = 1 << 20;
 
 export class SnapshotError extends Error {
   constructor(
@@ -118,7 +119,10 @@ export async function streamSnapshot(
     await pipeline(
       call,
       async function* (src: AsyncIterable<{ remaining_bytes?: string; blob?: Buffer }>) {
+        // etcd sends 32 KiB messages; hashing and writing them 1 MiB at a time is much cheaper.
         let received = 0;
+        let batch: Buffer[] = [];
+        let batched = 0;
         for await (const msg of src) {
           arm();
           if (total === undefined) {
@@ -126,9 +130,19 @@ export async function streamSnapshot(
           }
           if (msg.blob && msg.blob.length > 0) {
             received += msg.blob.length;
-            opts.onProgress?.(received, total);
-            yield msg.blob;
+            batch.push(msg.blob);
+            batched += msg.blob.length;
+            if (batched >= COALESCE_BYTES) {
+              opts.onProgress?.(received, total);
+              yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+              batch = [];
+              batched = 0;
+            }
           }
+        }
+        if (batched > 0) {
+          opts.onProgress?.(received, total);
+          yield Buffer.concat(batch, batched);
         }
       },
       check,
@@ -155,34 +169,57 @@ export async function streamSnapshot(
 
 export interface SavedSnapshot extends StreamResult {
   file: string;
-  summary: BoltSummary;
+  meta: BoltMeta;
 }
 
 /**
- * Save a snapshot to `file` atomically: written to a hidden temporary name beside it with mode 0600,
- * fsynced, renamed into place only when etcd's hash matched and the bbolt structure reads back sound,
- * then the directory fsynced. On any failure the temporary file is removed and `file` is untouched.
+ * Channel options for a member client that streams snapshots: a 16 MiB HTTP/2 flow-control window, so
+ * the member is not held back by a WINDOW_UPDATE every 64 KiB (measured: about 1.6× the throughput on
+ * loopback). Costs memory only while data is in flight.
  */
-export async function saveSnapshotFile(client: MemberClient, file: string, opts: StreamOptions): Promise<SavedSnapshot> {
+export const SNAPSHOT_CHANNEL_OPTIONS = { 'grpc-node.flow_control_window': 16 << 20 } as const;
+
+/**
+ * Save a snapshot to `file` atomically: written to a hidden temporary name beside it with mode 0600,
+ * fsynced, renamed into place only when etcd's hash matched and both bbolt meta pages' checksums read
+ * back (the full page walk is `verifySnapshotFile`), then the directory fsynced. On any failure the temporary file is removed and `file` is untouched.
+ */
+export async function saveSnapshotFile(
+  client: MemberClient,
+  file: string,
+  opts: StreamOptions,
+): Promise<SavedSnapshot> {
   return writeFileAtomically(file, async (out, tmp) => {
     const res = await streamSnapshot(client, out, opts);
-    let summary: BoltSummary;
-    try {
-      summary = readBolt(tmp, res.bytes - HASH_BYTES);
-    } catch (e) {
-      throw new SnapshotError(`snapshot from ${client.endpoint.url} passed etcd's hash but is not a sound bbolt file: ${(e as Error).message}`, 'Corrupt');
-    }
-    return { ...res, file, summary };
+    return { ...res, file, meta: checkWritten(tmp, res, client) };
   });
+}
+
+/** The meta pages of a just-written snapshot, or a SnapshotError('Corrupt'). */
+export function checkWritten(tmp: string, res: StreamResult, client: MemberClient): BoltMeta {
+  try {
+    return readBoltMeta(tmp, res.bytes - HASH_BYTES).meta;
+  } catch (e) {
+    throw new SnapshotError(
+      `snapshot from ${client.endpoint.url} passed etcd's hash but is not a bbolt file: ${(e as Error).message}`,
+      'Corrupt',
+    );
+  }
 }
 
 /**
  * Run `write` against a 0600 stream to a temporary name beside `file`; when it resolves (and the stream
  * has fsynced and closed), rename into place and fsync the directory. When it rejects, nothing remains.
  */
-export async function writeFileAtomically<T>(file: string, write: (out: Writable, tmpPath: string) => Promise<T>): Promise<T> {
+export async function writeFileAtomically<T>(
+  file: string,
+  write: (out: Writable, tmpPath: string) => Promise<T>,
+): Promise<T> {
   const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(file)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
   try {
     // `flush`: the stream fsyncs the file before it closes, and a pipeline into it ends only after that close.
     const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true });

@@ -13,7 +13,10 @@ export interface SnapshotStore {
   /** Where a name ends up, for status.backup.location (no credentials in it). */
   url(name: string): string;
   /** Stream into `name`; the object exists only if `write` resolves. Then writes `<name>.sha256`. */
-  put<T extends { sha256: string }>(name: string, write: (sink: Writable, localPath?: string) => Promise<T>): Promise<T>;
+  put<T extends { sha256: string }>(
+    name: string,
+    write: (sink: Writable, localPath?: string) => Promise<T>,
+  ): Promise<T>;
   list(cluster: string): Promise<BackupObject[]>;
   remove(name: string): Promise<void>;
 }
@@ -29,7 +32,10 @@ export class LocalStore implements SnapshotStore {
     return path.join(this.root, name);
   }
 
-  async put<T extends { sha256: string }>(name: string, write: (sink: Writable, localPath?: string) => Promise<T>): Promise<T> {
+  async put<T extends { sha256: string }>(
+    name: string,
+    write: (sink: Writable, localPath?: string) => Promise<T>,
+  ): Promise<T> {
     const file = this.url(name);
     await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     const res = await writeFileAtomically(file, (out, tmp) => write(out, tmp));
@@ -54,7 +60,12 @@ export class LocalStore implements SnapshotStore {
       const parsed = parseObjectName(base);
       if (!parsed) continue;
       const st = await fs.promises.stat(path.join(dir, base));
-      out.push({ name: `${clusterPath(cluster)}/${base}`, ...parsed, sizeBytes: st.size, verified: names.has(`${base}.sha256`) });
+      out.push({
+        name: `${clusterPath(cluster)}/${base}`,
+        ...parsed,
+        sizeBytes: st.size,
+        verified: names.has(`${base}.sha256`),
+      });
     }
     return out;
   }
@@ -104,7 +115,9 @@ export class S3Store implements SnapshotStore {
     if (!this.mod || !this.client) {
       const m = await import('@aws-sdk/client-s3');
       // The SDK takes its HTTP handler's options as a plain object; a private CA goes into the agent.
-      const requestHandler = this.s.ca ? { httpsAgent: new (await import('node:https')).Agent({ ca: this.s.ca, keepAlive: true }) } : undefined;
+      const requestHandler = this.s.ca
+        ? { httpsAgent: new (await import('node:https')).Agent({ ca: this.s.ca, keepAlive: true }) }
+        : undefined;
       this.mod = m;
       this.client = new m.S3Client({
         endpoint: this.s.endpoint,
@@ -112,7 +125,10 @@ export class S3Store implements SnapshotStore {
         forcePathStyle: this.s.forcePathStyle ?? true,
         // The SDK memoizes credentials until they expire: a near expiry makes it ask again for every
         // request, so a rotated Secret is used at once.
-        credentials: async () => ({ ...(await this.s.credentials()), expiration: new Date(Date.now() + 60_000) }),
+        credentials: async () => ({
+          ...(await this.s.credentials()),
+          expiration: new Date(Date.now() + 60_000),
+        }),
         // One attempt: a failed backup is reported and retried at the next slot, never hidden.
         maxAttempts: 1,
         ...(requestHandler ? { requestHandler } : {}),
@@ -127,7 +143,12 @@ export class S3Store implements SnapshotStore {
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     const upload = new Upload({
       client: c,
-      params: { Bucket: this.s.bucket, Key: this.key(name), Body: body, ContentType: 'application/octet-stream' },
+      params: {
+        Bucket: this.s.bucket,
+        Key: this.key(name),
+        Body: body,
+        ContentType: 'application/octet-stream',
+      },
       queueSize: 2,
       partSize: this.s.partSizeBytes ?? 8 << 20,
       leavePartsOnError: false,
@@ -148,7 +169,8 @@ export class S3Store implements SnapshotStore {
       body.destroy();
       await upload.abort().catch(() => undefined);
       await uploaded.catch(() => undefined);
-      if (first !== undefined) throw new Error(`upload to ${this.url(name)} failed: ${describeS3Error(first)}`);
+      if (first !== undefined)
+        throw new Error(`upload to ${this.url(name)} failed: ${describeS3Error(first)}`);
       throw e;
     }
     try {
@@ -157,7 +179,14 @@ export class S3Store implements SnapshotStore {
       throw new Error(`upload to ${this.url(name)} failed: ${describeS3Error(e)}`);
     }
     try {
-      await c.send(new m.PutObjectCommand({ Bucket: this.s.bucket, Key: `${this.key(name)}.sha256`, Body: shaLine(name, res.sha256), ContentType: 'text/plain' }));
+      await c.send(
+        new m.PutObjectCommand({
+          Bucket: this.s.bucket,
+          Key: `${this.key(name)}.sha256`,
+          Body: shaLine(name, res.sha256),
+          ContentType: 'text/plain',
+        }),
+      );
     } catch (e) {
       throw new Error(`writing ${this.url(name)}.sha256 failed: ${describeS3Error(e)}`);
     }
@@ -171,8 +200,15 @@ export class S3Store implements SnapshotStore {
     let token: string | undefined;
     try {
       do {
-        const r = await c.send(new m.ListObjectsV2Command({ Bucket: this.s.bucket, Prefix: this.key(dir), ContinuationToken: token }));
-        for (const o of r.Contents ?? []) if (o.Key) found.set(o.Key.slice((this.s.prefix ?? '').length), { size: o.Size ?? 0 });
+        const r = await c.send(
+          new m.ListObjectsV2Command({
+            Bucket: this.s.bucket,
+            Prefix: this.key(dir),
+            ContinuationToken: token,
+          }),
+        );
+        for (const o of r.Contents ?? [])
+          if (o.Key) found.set(o.Key.slice((this.s.prefix ?? '').length), { size: o.Size ?? 0 });
         token = r.IsTruncated ? r.NextContinuationToken : undefined;
       } while (token);
     } catch (e) {
@@ -204,7 +240,12 @@ export class S3Store implements SnapshotStore {
 
 /** The S3 error code and message, without request IDs or credentials. */
 export function describeS3Error(e: unknown): string {
-  const err = e as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const err = e as {
+    name?: string;
+    Code?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
   const code = err.Code ?? err.name ?? 'Error';
   const status = err.$metadata?.httpStatusCode;
   return `${code}${status ? ` (HTTP ${status})` : ''}: ${err.message ?? String(e)}`;

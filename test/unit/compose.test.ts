@@ -92,6 +92,32 @@ describe('docker-compose-full.yml (validated without a Docker engine)', () => {
   });
 });
 
+/** The version a tools/<dir>/go.mod pins for a module. */
+function pinned(dir: string, module: string): string {
+  const m = new RegExp(`${module.replace(/[.]/g, '\\.')} (v[0-9][^\\s]*)`).exec(fs.readFileSync(`tools/${dir}/go.mod`, 'utf8'));
+  if (!m) throw new Error(`tools/${dir}/go.mod pins no ${module}`);
+  return m[1]!;
+}
+
+describe('docker-compose-full.yml works with docker-compose 1.29 and docker compose v2, with the images the tests build', () => {
+  const raw = YAML.parse(fs.readFileSync('docker-compose-full.yml', 'utf8')) as Record<string, unknown>;
+  const s = compose.services;
+
+  it('has only top-level keys docker-compose 1.29 accepts (no `name:`)', () => {
+    for (const k of Object.keys(raw)) expect(['version', 'services', 'volumes', 'networks', 'secrets', 'configs'].includes(k) || k.startsWith('x-'), `top-level key ${k}`).to.equal(true);
+  });
+
+  it('names the etcd, Prometheus and Alertmanager versions that scripts/images.sh builds from the pinned Go modules', () => {
+    const etcd = pinned('etcd35', 'go.etcd.io/etcd/server/v3');
+    for (const e of ['etcd1', 'etcd2', 'etcd3']) expect(s[e]!.image).to.equal(`gcr.io/etcd-development/etcd:${etcd}`);
+    // Prometheus v3.X.Y is the Go module v0.3XX.Y.
+    const prom = pinned('prometheus', 'github.com/prometheus/prometheus').replace(/^v0\.3(0?)(\d+)\./, 'v3.$2.');
+    expect(s.prometheus!.image).to.equal(`prom/prometheus:${prom}`);
+    expect(s.alertmanager!.image).to.equal(`prom/alertmanager:${pinned('alertmanager', 'github.com/prometheus/alertmanager')}`);
+    expect(s['etcd-monitor']!.image).to.equal('etcd-monitor:local');
+  });
+});
+
 describe('Dockerfile', () => {
   const text = fs.readFileSync('Dockerfile', 'utf8');
   it('is multi-stage on a Node LTS image, non-root, with only production dependencies', () => {
@@ -103,6 +129,9 @@ describe('Dockerfile', () => {
     expect(user, 'numeric non-root USER').to.not.equal(null);
     expect(Number(user![1])).to.be.greaterThan(0);
     expect(text).to.match(/ENTRYPOINT \["node", "\/app\/dist\/cli\/main.js"\]/);
+    // `npm run build` compiles the dashboard from web/ with tsconfig.dashboard.json.
+    expect(text).to.match(/^COPY web \.\/web$/m);
+    expect(text).to.match(/^COPY [^\n]*tsconfig\.dashboard\.json/m);
     expect(fs.existsSync('package.json') && JSON.parse(fs.readFileSync('package.json', 'utf8')).bin['etcd-monitor']).to.equal('dist/cli/main.js');
   });
 });
