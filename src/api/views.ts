@@ -29,7 +29,10 @@ export function currentFigures(r: RoundResult): Record<string, unknown> {
     quorumSize: s.quorumSize,
     leaderChanges: s.leaderChanges,
     readLatencyP99Ms: s.latency.readP99Ms ?? null,
+    /** p99, or max when the figure comes from too few samples for a p99 (see the status's latency.notes). */
+    readLatencyKind: s.latency.readP99Kind ?? null,
     writeLatencyP99Ms: s.latency.writeP99Ms ?? null,
+    writeLatencyKind: s.latency.writeP99Kind ?? null,
     probeLatencyP99Ms: s.latency.probeP99Ms ?? null,
     latencyNotes: s.latency.notes ?? [],
     requestRatePerSecond: s.requestRatePerSecond ?? null,

@@ -27,6 +27,7 @@ import { clusterSummary as clusterSummaryOf } from '../api/views.js';
 import { spreadDelay } from '../controller/controller.js';
 import { parseEndpoints } from '../etcd/endpoints.js';
 import { MemberClient } from '../etcd/grpc.js';
+import { probeErrors } from '../etcd/observation.js';
 import { EtcdProber } from '../etcd/probe.js';
 import { DEFAULT_THRESHOLDS } from '../health/evaluate.js';
 import { silentLogger } from '../log.js';
@@ -119,11 +120,7 @@ export async function measureProbeRound(o: ProbeRoundOptions): Promise<ProbeRoun
   const prober = new EtcdProber(eps, {}, { timeoutMs: t, metrics: false });
   const proberM = new EtcdProber(eps, {}, { timeoutMs: t, metrics: true });
   const ok = (obs: Awaited<ReturnType<EtcdProber['probe']>>, metrics: boolean): boolean =>
-    !obs.memberListError &&
-    obs.members.every(
-      (m) =>
-        !m.statusError && !m.healthError && !m.alarmsError && (!metrics || (!m.metricsError && m.metrics)),
-    );
+    probeErrors(obs).length === 0 && (!metrics || obs.members.every((m) => m.metrics));
   const variants: Array<{
     key: keyof Omit<ProbeRoundResult, 'members' | 'rounds' | 'overhead'>;
     what: string;
@@ -386,11 +383,7 @@ export async function runScale(o: ScaleOptions, hooks: ScaleHooks = {}): Promise
     const errorSamples = new Set<string>();
     const onRound = (r: RoundResult): void => {
       durations.push(r.durationMs);
-      const errs: string[] = [];
-      for (const m of r.observation.members) {
-        for (const e of [m.statusError, m.healthError, m.alarmsError, m.metricsError]) if (e) errs.push(e);
-      }
-      if (r.observation.memberListError) errs.push(r.observation.memberListError);
+      const errs = probeErrors(r.observation).map((e) => e.message);
       if (errs.length) {
         withErrors++;
         if (errorSamples.size < 5) errorSamples.add(errs[0]!.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:*'));

@@ -62,6 +62,19 @@ export function standaloneConfig(v: Values, env: NodeJS.ProcessEnv): StandaloneC
   };
 }
 
+/** The default per-call deadline: 5s, or half the interval when that is shorter (so `--interval=1s` alone works). */
+export function defaultTimeoutMs(intervalMs: number): number {
+  return Math.min(5000, Math.floor(intervalMs / 2));
+}
+
+/** The connection and the monitor settings from the flags, the timeout checked against the interval. */
+export function monitorConfig(v: Values, env: NodeJS.ProcessEnv): { conn: ConnectionConfig; cfg: StandaloneConfig } {
+  const cfg = standaloneConfig(v, env);
+  const conn = connectionConfig(v, env, defaultTimeoutMs(cfg.interval));
+  if (conn.timeoutMs >= cfg.interval) throw new UsageError(`--timeout (${conn.timeoutMs}ms) must be shorter than --interval (${cfg.interval}ms)`);
+  return { conn, cfg };
+}
+
 export async function runMonitor(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
   let v: Values;
   try {
@@ -75,12 +88,10 @@ export async function runMonitor(argv: string[], io: Io, signal?: AbortSignal): 
     return 0;
   }
   if (v['run-benchmark'] || v['benchmark-type'] !== undefined || v['benchmark-ops'] !== undefined) return runGuideBenchmark(v, io, signal);
-  let conn;
+  let conn: ConnectionConfig;
   let cfg: StandaloneConfig;
   try {
-    conn = connectionConfig(v, io.env);
-    cfg = standaloneConfig(v, io.env);
-    if (conn.timeoutMs >= cfg.interval) throw new UsageError(`--timeout (${conn.timeoutMs}ms) must be shorter than --interval (${cfg.interval}ms)`);
+    ({ conn, cfg } = monitorConfig(v, io.env));
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`etcd-monitor monitor: ${e.message}\n\n${MONITOR_USAGE}`);

@@ -32,6 +32,8 @@ export async function runStatus(argv: string[], io: Io): Promise<number> {
   }
   const prober = new EtcdProber(cfg.endpoints, cfg.conn, { timeoutMs: cfg.timeoutMs, metrics: true });
   try {
+    // A read that sets up its connection times the set-up, not etcd (no latency sample): connect first.
+    await prober.connect(cfg.timeoutMs);
     const obs = await prober.probe(Date.now());
     const { status } = evaluate(obs, undefined, emptyMemory(), { thresholds: DEFAULT_THRESHOLDS });
     io.out(out === 'json' ? JSON.stringify({ cluster: cfg.clusterName, ...status }, null, 2) : statusTable(status));

@@ -32,14 +32,15 @@ Probe every member of one etcd cluster on an interval, and serve the JSON API, t
 and Prometheus /metrics.
 
 Monitor:
-  --interval=DURATION           probe period (alias --health-check-interval; default 10s)
+  --interval=DURATION           probe period (alias --health-check-interval; default 10s); the
+                                default --timeout is the smaller of 5s and half of it
   --api-host=HOST               listen address (default 0.0.0.0)
   --api-port=PORT               listen port (default 8080)
   --api-token=TOKEN             require "Authorization: Bearer TOKEN" on /api/* (env ETCD_MONITOR_API_TOKEN)
   --no-member-metrics           do not scrape the members' own /metrics
   --metrics-urls=LIST           per-member metrics URLs, in endpoint order (default <endpoint>/metrics)
   --write-probe                 time a put+delete under /etcd-monitor/probe/ each round (writes to etcd)
-  --latency-warning-ms=N        p99 above this marks the cluster Degraded (default 100)
+  --latency-warning-ms=N        p99 above this for 3 rounds and 30s marks the cluster Degraded (default 100)
   --db-quota-warning-percent=N  database above this share of its quota marks it Degraded (default 80)
   --leader-changes-warning-per-hour=N  more leader changes than this per hour marks it Degraded (default 3)
 

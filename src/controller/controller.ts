@@ -8,7 +8,7 @@ import type { EtcdMonitorStatus } from '../crd/types.js';
 import { EtcdProber, type ClusterProber } from '../etcd/probe.js';
 import type { Endpoint } from '../etcd/endpoints.js';
 import type { ConnectionOptions } from '../etcd/grpc.js';
-import { emptyMemory, type ClusterEvent } from '../health/evaluate.js';
+import type { ClusterEvent } from '../health/evaluate.js';
 import type { Logger } from '../log.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
@@ -239,14 +239,9 @@ export class Controller {
         writeProbePrefix: spec.writeProbe ? '/etcd-monitor/probe/' : undefined,
       });
       const monitor = new ClusterMonitor({ name: key, intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, thresholds: spec.thresholds, generation }, prober, this.log);
-      // Carry the leader-change count across operator restarts and failovers.
-      const seed = emptyMemory();
-      if (m.written) {
-        seed.leaderChanges = m.written.leaderChanges ?? 0;
-        if (m.written.lastLeaderChangeTime) seed.lastLeaderChangeTime = m.written.lastLeaderChangeTime;
-        if (m.written.leader?.id) seed.lastLeaderId = m.written.leader.id;
-      }
-      monitor.seedMemory(seed);
+      // Continue from what was written (operator restart, failover, reconnect): the leader-change count
+      // goes on, conditions keep their transition times, and Events say only what changed since.
+      if (m.written) monitor.seedStatus(m.written);
       monitor.on('round', (r) => {
         const mm = this.managed.get(key);
         if (!mm || mm.monitor !== monitor) return;

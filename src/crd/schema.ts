@@ -137,7 +137,11 @@ export const statusSchema: Schema = obj('Observed health, written by the operato
   alarms: { type: 'array', description: 'Active alarms.', items: obj('An alarm.', { memberID: str('Member ID (hex).'), type: str('NOSPACE or CORRUPT.') }) },
   latency: obj('p99 latencies over the last interval.', {
     readP99Ms: num('Read p99 (ms).'),
+    readP99Kind: str('p99, or max when readP99Ms comes from too few samples for a p99 (then it is their maximum).', { enum: ['p99', 'max'] }),
+    readSamples: int('Samples (health reads, or requests in the interval) readP99Ms is from.'),
     writeP99Ms: num('Write p99 (ms).'),
+    writeP99Kind: str('p99, or max when writeP99Ms comes from too few samples for a p99.', { enum: ['p99', 'max'] }),
+    writeSamples: int('Samples writeP99Ms is from.'),
     probeP99Ms: num('Health-read p99 (ms).'),
     notes: { type: 'array', description: 'Why a figure is absent or where it comes from.', items: { type: 'string' } },
   }),

@@ -54,7 +54,13 @@ export interface Condition {
 
 export interface LatencyStatus {
   readP99Ms?: number;
+  /** `p99`, or `max` when the figure comes from too few samples (requests) for a p99: then it is their maximum. */
+  readP99Kind?: 'p99' | 'max';
+  /** How many samples (health reads, or requests in the interval's histograms) readP99Ms is from. */
+  readSamples?: number;
   writeP99Ms?: number;
+  writeP99Kind?: 'p99' | 'max';
+  writeSamples?: number;
   probeP99Ms?: number;
   /** Why a figure is absent, e.g. "writeP99Ms: no write requests in the last interval". */
   notes?: string[];

@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Endpoint } from './endpoints.js';
+import type { StallMeter } from './loopLag.js';
 
 export interface TlsMaterial {
   ca?: Buffer;
@@ -48,6 +49,17 @@ export interface MemberListEntry {
   peerURLs: string[];
   clientURLs: string[];
   isLearner: boolean;
+}
+
+/**
+ * How long a timed call's own RPC took, and what that time is worth: `setup` when the channel was not
+ * connected when it was issued (the time includes TCP/TLS/HTTP2 set-up), `stallMs` how much of it this
+ * process's event loop was stalled (when a StallMeter was given).
+ */
+export interface CallTiming {
+  ms: number;
+  setup: boolean;
+  stallMs?: number;
 }
 
 export interface AlarmEntry {
@@ -218,8 +230,35 @@ export class MemberClient {
     return this.tokenPromise;
   }
 
-  /** One unary call with a deadline. With auth, an expired token is renewed once (a protocol step, not a retry). */
-  async call<T>(service: 'kv' | 'maintenance' | 'cluster', method: string, req: unknown, timeoutMs: number): Promise<T> {
+  /** Whether the channel is connected (READY): a call issued now needs no connection set-up. */
+  connected(): boolean {
+    return this.kv.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+  }
+
+  /**
+   * Connect now if not connected: resolves once connected, after the first failed attempt (a member that
+   * refuses connections), or after `timeoutMs` — whichever comes first. A later call reports any error.
+   */
+  connect(timeoutMs: number): Promise<void> {
+    const channel = this.kv.getChannel();
+    const deadline = Date.now() + timeoutMs;
+    const S = grpc.connectivityState;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        const state = channel.getConnectivityState(true);
+        if (state === S.READY || state === S.TRANSIENT_FAILURE || state === S.SHUTDOWN || Date.now() >= deadline) resolve();
+        else channel.watchConnectivityState(state, deadline, check);
+      };
+      check();
+    });
+  }
+
+  /**
+   * One unary call with a deadline. With auth, an expired token is renewed once (a protocol step, not a
+   * retry). With `timing`, the duration of the RPC itself (the attempt that answered; never a token fetch)
+   * is written there.
+   */
+  async call<T>(service: 'kv' | 'maintenance' | 'cluster', method: string, req: unknown, timeoutMs: number, timing?: { out?: CallTiming; stall?: StallMeter }): Promise<T> {
     const deadline = new Date(Date.now() + timeoutMs);
     const client = this[service];
     const what = `${service}.${method}`;
@@ -227,7 +266,15 @@ export class MemberClient {
       const md = new grpc.Metadata();
       const token = await this.authToken(deadline);
       if (token) md.set('token', token);
-      return this.rawCall<T>(client, method, req, deadline, md);
+      if (!timing) return this.rawCall<T>(client, method, req, deadline, md);
+      const setup = !this.connected();
+      const t0 = timing.stall ? timing.stall.begin() : performance.now();
+      try {
+        return await this.rawCall<T>(client, method, req, deadline, md);
+      } finally {
+        const ms = performance.now() - t0;
+        timing.out = { ms, setup, ...(timing.stall ? { stallMs: timing.stall.end(t0) } : {}) };
+      }
     };
     try {
       return await attempt();
@@ -272,14 +319,16 @@ export class MemberClient {
   /**
    * The check `etcdctl endpoint health` makes: a linearizable range on a key that need not exist.
    * Permission denied still proves the member served a quorum read, so it counts as healthy.
+   * Resolves to the timing of the range RPC itself (see CallTiming).
    */
-  async healthRead(timeoutMs: number): Promise<void> {
+  async healthRead(timeoutMs: number, stall?: StallMeter): Promise<CallTiming> {
+    const timing: { out?: CallTiming; stall?: StallMeter } = { stall };
     try {
-      await this.call('kv', 'range', { key: Buffer.from('health'), limit: 1, keys_only: true }, timeoutMs);
+      await this.call('kv', 'range', { key: Buffer.from('health'), limit: 1, keys_only: true }, timeoutMs, timing);
     } catch (e) {
-      if (e instanceof EtcdCallError && /permission denied/i.test(e.details)) return;
-      throw e;
+      if (!(e instanceof EtcdCallError && /permission denied/i.test(e.details))) throw e;
     }
+    return timing.out ?? { ms: 0, setup: true };
   }
 
   async alarms(timeoutMs: number): Promise<AlarmEntry[]> {
@@ -327,6 +376,13 @@ export class MemberClient {
 
   async put(key: Buffer, value: Buffer, timeoutMs: number): Promise<void> {
     await this.call('kv', 'put', { key, value }, timeoutMs);
+  }
+
+  /** A put that resolves to the timing of its own RPC (see CallTiming): the write probe. */
+  async timedPut(key: Buffer, value: Buffer, timeoutMs: number, stall?: StallMeter): Promise<CallTiming> {
+    const timing: { out?: CallTiming; stall?: StallMeter } = { stall };
+    await this.call('kv', 'put', { key, value }, timeoutMs, timing);
+    return timing.out ?? { ms: 0, setup: true };
   }
 
   async get(key: Buffer, timeoutMs: number, serializable = false): Promise<Buffer | undefined> {

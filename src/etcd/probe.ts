@@ -2,11 +2,18 @@
  * One probe round over a cluster: every member concurrently (Status, health read, optionally its
  * /metrics), the cluster-wide member and alarm lists from one member, every call bounded by the timeout.
  * A member that hangs costs at most `timeoutMs`; nothing is retried.
+ *
+ * The round runs in steps so the timed calls are etcd's time, not ours: first the health reads alone,
+ * then the other small RPCs (Status, the alarm and member lists, the opt-in write probe), then the
+ * members' /metrics, whose ~200 KiB bodies are parsed on this event loop (see probe()). The health read
+ * and the write probe are timed around their own RPC, say whether they had to set up the connection, and
+ * how long this process's event loop was stalled meanwhile.
  */
-import type { ClusterObservation, MemberObservation } from '../health/observation.js';
 import type { Endpoint } from './endpoints.js';
 import { MemberClient, type ConnectionOptions } from './grpc.js';
+import { processLoopLag, type StallMeter } from './loopLag.js';
 import { MemberMetricsScanner } from './memberMetrics.js';
+import type { ClusterObservation, MemberObservation } from './observation.js';
 import { ScrapeAgents, fetchChunks } from './scrape.js';
 
 export interface ProbeOptions {
@@ -17,6 +24,8 @@ export interface ProbeOptions {
   metricsUrls?: string[];
   /** Opt-in write probe: put then delete a key under this prefix. */
   writeProbePrefix?: string;
+  /** Measures event-loop stalls during the timed calls; default: the process-wide meter. */
+  stall?: StallMeter;
 }
 
 /** The I/O a cluster monitor needs: one probe round, and closing connections. */
@@ -38,6 +47,17 @@ function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/** Resolves when `p` has settled or after `ms`, whichever comes first. */
+function settledOrAfter(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const later = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  const settled = p.then(
+    () => undefined,
+    () => undefined,
+  );
+  return Promise.race([settled, later]).finally(() => clearTimeout(timer));
+}
+
 export class EtcdProber implements ClusterProber {
   private readonly clients: MemberClient[];
   /** Keep-alive connections for the members' /metrics (one per member, reused every round). */
@@ -53,45 +73,62 @@ export class EtcdProber implements ClusterProber {
     this.clients = endpoints.map((e) => new MemberClient(e, conn));
   }
 
-  private async probeMember(i: number): Promise<MemberObservation> {
-    const c = this.clients[i]!;
-    const ep = this.endpoints[i]!;
+  /** Milliseconds left of the round's budget (at least 1). */
+  private left(startedAt: number): number {
+    return Math.max(1, this.opts.timeoutMs - (Date.now() - startedAt));
+  }
+
+  /** Step 1: the health read, alone, timed around its own RPC. */
+  private async healthRead(i: number, obs: MemberObservation): Promise<void> {
     const t = this.opts.timeoutMs;
-    const obs: MemberObservation = { endpoint: ep.url, healthChecked: false };
-    const status = bounded(c.status(t), t + 50, 'status')
+    try {
+      const timing = await bounded(this.clients[i]!.healthRead(t, this.opts.stall ?? processLoopLag()), t + 50, 'health read');
+      obs.healthLatencyMs = timing.ms;
+      if (timing.setup) obs.healthSetup = true;
+      if (timing.stallMs !== undefined) obs.healthStallMs = timing.stallMs;
+    } catch (e) {
+      obs.healthError = message(e);
+    } finally {
+      obs.healthChecked = true;
+    }
+  }
+
+  /** Step 2, per member: Status and the opt-in write probe, within what is left of the round's budget. */
+  private async statusAndWrite(i: number, obs: MemberObservation, startedAt: number): Promise<void> {
+    const budget = this.left(startedAt);
+    const status = bounded(this.clients[i]!.status(budget), budget + 50, 'status')
       .then((s) => (obs.status = s))
       .catch((e: unknown) => (obs.statusError = message(e)));
-    const started = performance.now();
-    const health = bounded(c.healthRead(t), t + 50, 'health read')
-      .then(() => {
-        obs.healthLatencyMs = performance.now() - started;
-      })
-      .catch((e: unknown) => (obs.healthError = message(e)))
-      .finally(() => (obs.healthChecked = true));
-    const jobs: Array<Promise<unknown>> = [status, health];
-    if (this.opts.metrics) {
-      const url = this.opts.metricsUrls?.[i] ?? `${ep.url}/metrics`;
-      // Parsed as it streams in, reading only the families the snapshot needs (see MemberMetricsScanner).
-      const scanner = new MemberMetricsScanner();
-      jobs.push(
-        fetchChunks(url, t, this.conn.tls, (c) => scanner.push(c), { agents: this.agents })
-          .then(() => (obs.metrics = scanner.finish()))
-          .catch((e: unknown) => (obs.metricsError = message(e))),
-      );
+    await Promise.all([status, this.writeProbe(i, obs, startedAt, this.opts.stall ?? processLoopLag())]);
+  }
+
+  private async writeProbe(i: number, obs: MemberObservation, startedAt: number, stall: StallMeter): Promise<void> {
+    if (this.opts.writeProbePrefix === undefined) return;
+    const c = this.clients[i]!;
+    const key = Buffer.from(`${this.opts.writeProbePrefix}${this.endpoints[i]!.authority}`);
+    try {
+      const budget = this.left(startedAt);
+      const timing = await bounded(c.timedPut(key, Buffer.from(String(Date.now())), budget, stall), budget + 50, 'write probe');
+      obs.writeLatencyMs = timing.ms;
+      if (timing.setup) obs.writeSetup = true;
+      if (timing.stallMs !== undefined) obs.writeStallMs = timing.stallMs;
+      const rest = this.left(startedAt);
+      await bounded(c.deletePrefix(key, rest), rest + 50, 'write probe cleanup');
+    } catch (e) {
+      obs.writeError = message(e);
     }
-    if (this.opts.writeProbePrefix !== undefined) {
-      const key = Buffer.from(`${this.opts.writeProbePrefix}${ep.authority}`);
-      jobs.push(
-        (async () => {
-          const w0 = performance.now();
-          await bounded(c.put(key, Buffer.from(String(Date.now())), t), t + 50, 'write probe');
-          obs.writeLatencyMs = performance.now() - w0;
-          await bounded(c.deletePrefix(key, t), t + 50, 'write probe cleanup');
-        })().catch((e: unknown) => (obs.writeError = message(e))),
-      );
+  }
+
+  /** One member's /metrics, parsed as it streams in, reading only the families the snapshot needs. */
+  private async scrape(i: number, obs: MemberObservation, budgetMs: number): Promise<void> {
+    const url = this.opts.metricsUrls?.[i] ?? `${this.endpoints[i]!.url}/metrics`;
+    const scanner = new MemberMetricsScanner();
+    try {
+      await fetchChunks(url, budgetMs, this.conn.tls, (c) => scanner.push(c), { agents: this.agents });
+      obs.metrics = scanner.finish();
+    } catch (e) {
+      obs.metricsError = message(e);
     }
-    await Promise.all(jobs);
-    return obs;
   }
 
   /**
@@ -104,10 +141,10 @@ export class EtcdProber implements ClusterProber {
     which: keyof EtcdProber['preferred'],
     call: (c: MemberClient, budgetMs: number) => Promise<T>,
     what: string,
+    started: number,
   ): Promise<{ value: T; from: number } | { errors: Array<[number, string]> }> {
     const t = this.opts.timeoutMs;
     const n = this.clients.length;
-    const started = Date.now();
     const first = this.preferred[which] < n ? this.preferred[which] : 0;
     const order = [first, ...this.clients.map((_, i) => i).filter((i) => i !== first)];
     return new Promise((resolve) => {
@@ -148,11 +185,32 @@ export class EtcdProber implements ClusterProber {
     });
   }
 
+  /**
+   * Three steps, each started when the previous one has settled or a quarter of the timeout has passed
+   * (a slow or hung member then costs the others nothing): (1) the health reads, alone, so nothing of
+   * ours runs on the event loop while they are in flight — issuing a gRPC call is ~0.4 ms of JS, parsing
+   * a member's /metrics more; (2) Status, the alarm and member lists, the write probe; (3) the /metrics
+   * scrapes. Every call's deadline is what is left of `timeoutMs` since the round began.
+   */
   async probe(now: number): Promise<ClusterObservation> {
-    const members = Promise.all(this.endpoints.map((_, i) => this.probeMember(i)));
-    const memberList = this.fromOneMember('memberList', (c, ms) => c.memberList(ms), 'member list');
-    const alarms = this.fromOneMember('alarms', (c, ms) => c.alarms(ms), 'alarm list');
-    const [obsMembers, ml, al] = await Promise.all([members, memberList, alarms]);
+    const startedAt = Date.now();
+    const hedge = Math.max(1, Math.floor(this.opts.timeoutMs / 4));
+    const obsMembers: MemberObservation[] = this.endpoints.map((e) => ({ endpoint: e.url, healthChecked: false }));
+    const reads = Promise.all(obsMembers.map((o, i) => this.healthRead(i, o)));
+    const rpcs = settledOrAfter(reads, hedge).then(() =>
+      Promise.all([
+        Promise.all(obsMembers.map((o, i) => this.statusAndWrite(i, o, startedAt))),
+        this.fromOneMember('memberList', (c, ms) => c.memberList(ms), 'member list', startedAt),
+        this.fromOneMember('alarms', (c, ms) => c.alarms(ms), 'alarm list', startedAt),
+      ]),
+    );
+    const scrapes = this.opts.metrics
+      ? settledOrAfter(rpcs, hedge).then(() => {
+          const budget = this.left(startedAt);
+          return Promise.all(obsMembers.map((o, i) => this.scrape(i, o, budget)));
+        })
+      : undefined;
+    const [, [, ml, al]] = await Promise.all([reads, rpcs, scrapes]);
     const out: ClusterObservation = { time: now, members: obsMembers };
     if ('value' in ml) out.memberList = ml.value;
     else out.memberListError = ml.errors.map(([, e]) => e).join('; ');
@@ -160,6 +218,11 @@ export class EtcdProber implements ClusterProber {
     if ('value' in al) obsMembers[al.from]!.alarms = al.value;
     else for (const [i, e] of al.errors) obsMembers[i]!.alarmsError = e;
     return out;
+  }
+
+  /** Connect to every member now (each bounded by `timeoutMs`), so the next round's reads need no set-up. */
+  async connect(timeoutMs: number): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.connect(timeoutMs)));
   }
 
   /** The gRPC client of the first endpoint, for tools that write (benchmark, disarm). */

@@ -9,6 +9,8 @@
  * own metrics (`registry`), rendered first; the output is the same text prom-client would write.
  */
 import client from 'prom-client';
+import { processLoopLag } from '../etcd/loopLag.js';
+import { PROBE_ERROR_REASONS, probeErrors } from '../etcd/observation.js';
 import type { RoundResult } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
 
@@ -28,7 +30,7 @@ const clusterGauges = {
   quorum: { name: 'etcd_cluster_quorum_size', help: 'Voting members needed for quorum.', labelNames: C },
   healthyMembers: { name: 'etcd_cluster_healthy_members', help: 'Members that answered Status and a linearizable read in the last round.', labelNames: C },
   quotaRatio: { name: 'etcd_cluster_db_quota_used_ratio', help: 'Largest member database size divided by the backend quota.', labelNames: C },
-  readP99: { name: 'etcd_request_read_latency_p99_milliseconds', help: "p99 server handling time of Range requests over the last interval, from the members' gRPC histograms (or the monitor's health reads when those are not exported).", labelNames: C },
+  readP99: { name: 'etcd_request_read_latency_p99_milliseconds', help: "p99 server handling time of Range requests over the last interval, from the members' gRPC histograms; when those are not exported, of the monitor's own health reads (the last 120; their max below 100, see status latency.readP99Kind).", labelNames: C },
   writeP99: { name: 'etcd_request_write_latency_p99_milliseconds', help: "p99 server handling time of Put/DeleteRange/Txn requests over the last interval, from the members' gRPC histograms (or the opt-in write probe).", labelNames: C },
   rate: { name: 'etcd_request_rate_per_second', help: 'gRPC requests handled per second across members over the last interval (grpc_server_handled_total).', labelNames: C },
   up: { name: 'etcd_monitor_cluster_probe_success', help: 'Whether at least one member answered the last probe round (1/0).', labelNames: C },
@@ -62,13 +64,15 @@ type Family = { name: string; help: string; type: 'gauge' | 'counter' | 'histogr
 
 const PROBE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const PROBE_LES = [...PROBE_BUCKETS.map((b) => `${b}`), '+Inf'];
-const PROBE_ERROR_REASONS = ['status', 'health', 'alarms', 'metrics', 'member_list', 'write'] as const;
 
 const leaderChangesSpec = {
   name: 'etcd_cluster_leader_changes_total',
   help: 'Leader changes this monitor observed (the agreed leader ID changed between rounds).',
 };
-const probeDurationSpec = { name: 'etcd_member_probe_duration_seconds', help: 'Duration of the linearizable health read against each member.' };
+const probeDurationSpec = {
+  name: 'etcd_member_probe_duration_seconds',
+  help: "Duration of the linearizable health read against each member (latency samples only: a read that set up its connection, or during which the monitor's event loop was stalled, is left out).",
+};
 const probeErrorsSpec = {
   name: 'etcd_monitor_probe_errors_total',
   help: 'Failed probe calls by kind (status, health, alarms, metrics, member_list, write).',
@@ -148,6 +152,15 @@ export class MetricsExporter {
 
   constructor(private readonly monitors: MonitorRegistry) {
     client.collectDefaultMetrics({ register: this.registry });
+    const lag = processLoopLag();
+    new client.Gauge({
+      name: 'etcd_monitor_event_loop_lag_seconds',
+      help: "Largest event-loop delay of this monitor process over the last 10-20 s. Timed calls (health reads, write probe) during which it was stalled are not latency samples; see status.latency.notes.",
+      registers: [this.registry],
+      collect() {
+        this.set(lag.recentMaxMs() / 1000);
+      },
+    });
     monitors.on('round', (r) => this.onRound(r));
     monitors.on('removed', (name) => this.forget(name));
   }
@@ -169,14 +182,7 @@ export class MetricsExporter {
       h.count += 1;
     }
     const errs: Record<string, number> = {};
-    for (const m of r.observation.members) {
-      if (m.statusError) errs.status = (errs.status ?? 0) + 1;
-      if (m.healthError) errs.health = (errs.health ?? 0) + 1;
-      if (m.alarmsError) errs.alarms = (errs.alarms ?? 0) + 1;
-      if (m.metricsError) errs.metrics = (errs.metrics ?? 0) + 1;
-      if (m.writeError) errs.write = (errs.write ?? 0) + 1;
-    }
-    if (r.observation.memberListError) errs.member_list = 1;
+    for (const e of probeErrors(r.observation)) errs[e.reason] = (errs[e.reason] ?? 0) + 1;
     for (const [reason, n] of Object.entries(errs)) {
       let byReason = this.probeErrors.get(cluster);
       if (!byReason) this.probeErrors.set(cluster, (byReason = new Map()));

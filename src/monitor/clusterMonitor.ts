@@ -5,8 +5,8 @@
 import { EventEmitter } from 'node:events';
 import type { EtcdMonitorStatus } from '../crd/types.js';
 import type { ClusterProber } from '../etcd/probe.js';
-import { emptyMemory, evaluate, type ClusterEvent, type EvalConfig, type Evaluation, type Memory } from '../health/evaluate.js';
-import type { ClusterObservation } from '../health/observation.js';
+import { emptyMemory, evaluate, memoryFromStatus, type ClusterEvent, type EvalConfig, type Evaluation, type Memory } from '../health/evaluate.js';
+import type { ClusterObservation } from '../etcd/observation.js';
 import type { Logger } from '../log.js';
 
 export interface MonitorConfig extends EvalConfig {
@@ -35,6 +35,8 @@ export interface ClusterMonitorEvents {
 
 export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
   private memory: Memory = emptyMemory();
+  /** The status the first round is judged against (one an earlier operator wrote), until there is a round. */
+  private seeded: EtcdMonitorStatus | undefined;
   private last: RoundResult | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<RoundResult> | undefined;
@@ -62,9 +64,15 @@ export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
     return this.last;
   }
 
-  /** Start from remembered figures (e.g. the leader-change count an earlier operator wrote). */
-  seedMemory(memory: Memory): void {
-    if (this.rounds === 0) this.memory = memory;
+  /**
+   * Continue from a status written before (an operator restart or a failover): the first round is judged
+   * against it, so its conditions keep their transition times, the leader-change count goes on, and only
+   * what changed since it becomes an Event.
+   */
+  seedStatus(status: EtcdMonitorStatus): void {
+    if (this.rounds > 0) return;
+    this.seeded = status;
+    this.memory = memoryFromStatus(status, this.clock.now());
   }
 
   /** Start probing; the first round runs after `initialDelayMs` (used to spread many clusters). */
@@ -100,7 +108,7 @@ export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
   private async round(): Promise<RoundResult> {
     const t0 = this.clock.now();
     const observation = await this.prober.probe(t0);
-    const evaluation = evaluate(observation, this.last?.evaluation.status, this.memory, this.config);
+    const evaluation = evaluate(observation, this.last?.evaluation.status ?? this.seeded, this.memory, this.config);
     this.memory = evaluation.memory;
     const result: RoundResult = { cluster: this.name, evaluation, observation, durationMs: this.clock.now() - t0 };
     this.last = result;

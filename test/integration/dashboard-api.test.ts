@@ -142,8 +142,9 @@ describe('dashboard HTTP routes against a real 3-member etcd', function () {
       const times = h.points.map((p) => Date.parse(p.time));
       expect([...times].sort((a, b) => a - b)).to.deep.equal(times);
       const last = h.points[h.points.length - 1]!;
-      // Healthy, or Degraded when this machine is slow enough to cross the latency threshold.
-      expect(last.phase).to.be.oneOf(['Healthy', 'Degraded']);
+      // Was "Healthy or Degraded when this machine is slow": a busy machine crossing the latency threshold
+      // in a round or two was the bug of issue #13; a crossing now takes 3 rounds and 30 s.
+      expect(last.phase).to.equal('Healthy');
       expect(last.memberCount).to.equal(3);
       expect(last.healthyMembers).to.equal(3);
       expect(last.leader).to.match(/^etcd[123]$/);

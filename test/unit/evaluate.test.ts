@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { DEFAULT_THRESHOLDS, emptyMemory, errorsOf, evaluate, type EvalConfig, type Evaluation } from '../../src/health/evaluate.js';
+import { emptyLatencyMemory } from '../../src/health/latency.js';
 import { observe, type MemberSpec } from './fixtures.js';
 
 const cfg: EvalConfig = { thresholds: DEFAULT_THRESHOLDS };
@@ -49,24 +50,32 @@ describe('health verdicts', () => {
   });
 
   it('keeps the latency verdict until p99 falls clearly below the threshold (hysteresis)', () => {
+    // Memory shape changed (issue #13): the crossing state lives in memory.latency, no longer memory.latencyHigh.
     const th = { thresholds: { ...DEFAULT_THRESHOLDS, latencyWarningMs: 100 } };
-    const at = (ms: number, latencyHigh: boolean): Evaluation =>
-      evaluate(observe([{ latencyMs: ms }, { latencyMs: ms }, { latencyMs: ms }]), undefined, { ...emptyMemory(), latencyHigh }, { ...cfg, ...th });
+    const at = (ms: number, high: boolean): Evaluation =>
+      evaluate(observe([{ latencyMs: ms }, { latencyMs: ms }, { latencyMs: ms }]), undefined, { ...emptyMemory(), latency: { ...emptyLatencyMemory(), high } }, { ...cfg, ...th });
     expect(at(90, false).status.phase).to.equal('Healthy'); // never crossed: 90ms is fine
     const held = at(90, true); // crossed before: 90ms is not yet clear of the line
     expect(held.status.phase).to.equal('Degraded');
     expect(cond(held, 'Degraded').message).to.match(/until it falls below 80(\.0)?ms/);
-    expect(held.memory.latencyHigh).to.equal(true);
+    expect(held.memory.latency.high).to.equal(true);
     const cleared = at(70, true);
     expect(cleared.status.phase).to.equal('Healthy');
-    expect(cleared.memory.latencyHigh).to.equal(false);
-    expect(at(150, false).memory.latencyHigh).to.equal(true);
+    expect(cleared.memory.latency.high).to.equal(false);
+    // One round over the line is not a crossing any more (issue #13): it takes a sustained window.
+    expect(at(150, false).memory.latency.high).to.equal(false);
+    expect(at(150, false).memory.latency.overRounds).to.equal(1);
   });
 
-  it('marks latency and DB quota thresholds as Degraded', () => {
-    const slow = once([{ latencyMs: 500 }, { latencyMs: 500 }, { latencyMs: 500 }], { thresholds: { ...DEFAULT_THRESHOLDS, latencyWarningMs: 100 } });
+  it('marks latency (sustained over 3 rounds and 30 s) and DB quota thresholds as Degraded', () => {
+    // Was: one round at 500ms → Degraded. That was the bug of issue #13 (one figure crossed the threshold).
+    const th: EvalConfig = { thresholds: { ...DEFAULT_THRESHOLDS, latencyWarningMs: 100 } };
+    let slow = evaluate(observe([{ latencyMs: 500 }, { latencyMs: 500 }, { latencyMs: 500 }], 0), undefined, emptyMemory(), th);
+    expect(slow.status.phase).to.equal('Healthy');
+    for (const t of [15_000, 30_000]) slow = evaluate(observe([{ latencyMs: 500 }, { latencyMs: 500 }, { latencyMs: 500 }], t), slow.status, slow.memory, th);
     expect(slow.status.phase).to.equal('Degraded');
     expect(cond(slow, 'Degraded').reason).to.equal('ThresholdExceeded');
+    expect(cond(slow, 'Degraded').message).to.match(/above 100ms for 3 rounds \(30s\)/);
     const o = observe([{ dbSize: 900 }, { dbSize: 900 }, { dbSize: 900 }]);
     for (const m of o.members) m.metrics = { quotaBackendBytes: 1000 };
     const full = evaluate(o, undefined, emptyMemory(), cfg);

@@ -1,6 +1,6 @@
 /** Plain-data builders for verdict tests. */
 import type { MemberListEntry, MemberStatusResponse } from '../../src/etcd/grpc.js';
-import type { ClusterObservation, MemberObservation } from '../../src/health/observation.js';
+import type { ClusterObservation, MemberObservation } from '../../src/etcd/observation.js';
 
 export const IDS = ['a1', 'b2', 'c3', 'd4', 'e5'];
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { connectionConfig, parseFlags, UsageError } from '../../src/cli/args.js';
-import { MONITOR_FLAGS, standaloneConfig } from '../../src/cli/monitorCommand.js';
+import { MONITOR_FLAGS, monitorConfig, standaloneConfig } from '../../src/cli/monitorCommand.js';
 import { parseDuration } from '../../src/crd/duration.js';
 import { EndpointError, parseEndpoint, parseEndpoints } from '../../src/etcd/endpoints.js';
 import { humanBytes, humanMs } from '../../src/health/format.js';
@@ -52,6 +52,15 @@ describe('command-line flags', () => {
     expect(() => standaloneConfig(parseFlags(['--interval=fast'], MONITOR_FLAGS), {})).to.throw(UsageError, /interval/);
     expect(() => connectionConfig(parseFlags(['--endpoints=a:1', '--cert=/etc/hostname'], MONITOR_FLAGS), {})).to.throw(UsageError, /--cert and --key/);
     expect(() => connectionConfig(parseFlags([], MONITOR_FLAGS), {})).to.throw(UsageError, /--endpoints is required/);
+  });
+  it('derives the default --timeout from the interval: min(5s, interval/2), so --interval=1s alone works', () => {
+    const of = (args: string[]): number => monitorConfig(parseFlags(['--endpoints=a:1', ...args], MONITOR_FLAGS), {}).conn.timeoutMs;
+    expect(of(['--interval=1s'])).to.equal(500);
+    expect(of(['--interval=3s'])).to.equal(1500);
+    expect(of(['--interval=10s'])).to.equal(5000);
+    expect(of([])).to.equal(5000);
+    expect(of(['--interval=1s', '--timeout=200ms'])).to.equal(200);
+    expect(() => of(['--interval=2s', '--timeout=2s'])).to.throw(UsageError, /must be shorter than --interval/);
   });
   it('reads credentials from the environment and etcdctl-style user:password', () => {
     const c = connectionConfig(parseFlags(['--endpoints=a:1', '--user=root:s3cret'], MONITOR_FLAGS), {});

@@ -5,7 +5,6 @@
  */
 import { nearestIndex, PAD, renderChart, xDomain, type ChartSeries } from './charts.js';
 import {
-  absentLatencyText,
   ago,
   clockTime,
   DASH,
@@ -17,6 +16,7 @@ import {
   humanPercent,
   humanRate,
   isStale,
+  latencyFigureText,
   latencyNotes,
   leaderChangeDeltas,
   phaseInfo,
@@ -427,11 +427,9 @@ function renderStats(s: ClusterStatus): void {
   $('s-members').textContent = `${s.healthyMembers}/${s.memberCount}`;
   $('s-members-sub').textContent = `healthy · quorum ${s.quorumSize}`;
   $('s-read').textContent = humanMs(s.latency.readP99Ms);
-  $('s-read-sub').textContent =
-    s.latency.readP99Ms !== undefined ? 'last interval' : absentLatencyText('readP99Ms', s.latency.notes);
+  $('s-read-sub').textContent = latencyFigureText('readP99Ms', s.latency);
   $('s-write').textContent = humanMs(s.latency.writeP99Ms);
-  $('s-write-sub').textContent =
-    s.latency.writeP99Ms !== undefined ? 'last interval' : absentLatencyText('writeP99Ms', s.latency.notes);
+  $('s-write-sub').textContent = latencyFigureText('writeP99Ms', s.latency);
   $('s-rate').textContent = humanRate(s.requestRatePerSecond);
   $('s-db').textContent = humanBytes(s.dbSizeBytes);
   const dbSub = [];

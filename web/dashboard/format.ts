@@ -191,3 +191,30 @@ export function absentLatencyText(
     return field === 'writeP99Ms' ? 'no writes in the last interval' : 'no reads in the last interval';
   return why;
 }
+
+/** The latency part of a status that labels its figures (see LatencyStatus in src/crd/types.ts). */
+export interface LatencyFigures {
+  readP99Ms?: number;
+  readP99Kind?: 'p99' | 'max';
+  readSamples?: number;
+  writeP99Ms?: number;
+  writeP99Kind?: 'p99' | 'max';
+  writeSamples?: number;
+  notes?: string[];
+}
+
+/**
+ * What a read/write figure is, under it: "last interval" (the members' histograms), "slowest of 40 requests"
+ * (too few for a p99), "max of 12 health reads" / "p99 of the last 120 health reads" (the monitor's own), or
+ * why there is none.
+ */
+export function latencyFigureText(field: 'readP99Ms' | 'writeP99Ms', l: LatencyFigures): string {
+  const read = field === 'readP99Ms';
+  if ((read ? l.readP99Ms : l.writeP99Ms) === undefined) return absentLatencyText(field, l.notes);
+  const kind = read ? l.readP99Kind : l.writeP99Kind;
+  const n = read ? l.readSamples : l.writeSamples;
+  const own = (l.notes ?? []).some((x) => x.startsWith(`${field}: from the monitor's`));
+  const what = read ? 'health reads' : 'write probes';
+  if (own) return kind === 'max' ? `max of ${n ?? '?'} ${what}` : `p99 of the last ${n ?? '?'} ${what}`;
+  return kind === 'max' ? `slowest of ${n ?? '?'} requests, last interval` : 'last interval';
+}
