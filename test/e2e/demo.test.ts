@@ -186,11 +186,11 @@ describe('e2e: scripts/demo.sh stops the monitor first, then etcd, whatever sign
       for (const p of [d.node, d.monitor, ...d.etcd])
         expect(alive(p), `${p} ${cmdline(p)} still running`).to.equal(false);
       for (const p of PORTS) expect(await portTaken(p), `port ${p} after the demo stopped`).to.equal(false);
-      // The order, seen from outside: the monitor was alive and etcd up when the monitor was told to stop;
-      // the monitor was gone when etcd was told to stop.
+      // The order, seen from outside: etcd was up when the monitor was told to stop (the monitor itself may
+      // already be gone by the time the line is read: it stops fast); the monitor was gone when etcd was told to stop.
       const first = d.at.get('stopping the monitor');
       const second = d.at.get('monitor stopped; stopping etcd');
-      expect(first, out).to.deep.equal({ monitor: true, etcd: [true, true, true] });
+      expect(first?.etcd, out).to.deep.equal([true, true, true]);
       expect(second?.monitor, out).to.equal(false);
       expect(out).to.contain('demo: etcd stopped');
     });

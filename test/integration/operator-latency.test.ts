@@ -116,7 +116,7 @@ describe('operator verdicts on a busy machine', function () {
     app.registry.on('round', onRound);
     try {
       const names = Array.from({ length: COUNT }, (_, i) => `burst-${String(i).padStart(2, '0')}`);
-      await applyJson({ apiVersion: 'v1', kind: 'List', items: names.map((n) => em(n, { endpoints: etcd.endpoints, interval: '2s', timeout: '1s' })) });
+      await applyJson({ apiVersion: 'v1', kind: 'List', items: names.map((n) => em(n, { endpoints: etcd.endpoints, interval: '4s', timeout: '2s' })) });
       const end = Date.now() + WINDOW_MS;
       while (Date.now() < end) {
         for (const [name, s] of await statuses()) {
