@@ -11,6 +11,10 @@ import { CONNECTION_FLAGS, UsageError, choiceFlag, connectionConfig, durationFla
 import { runGuideBenchmark } from './benchmarkCommand.js';
 import type { Io } from './main.js';
 import { MONITOR_USAGE } from './usage.js';
+import { MAINTENANCE_FLAGS, maintenanceConfig } from './maintenanceFlags.js';
+import { MemberClient } from '../etcd/grpc.js';
+import { MaintenanceScheduler, type MaintenanceConfig } from '../maintenance/scheduler.js';
+import { SNAPSHOT_CHANNEL_OPTIONS } from '../maintenance/snapshot.js';
 
 export const MONITOR_FLAGS = {
   ...CONNECTION_FLAGS,
@@ -28,6 +32,7 @@ export const MONITOR_FLAGS = {
   'run-benchmark': { type: 'boolean' },
   'benchmark-type': { type: 'string' },
   'benchmark-ops': { type: 'string' },
+  ...MAINTENANCE_FLAGS,
 } as const;
 
 export interface StandaloneConfig {
@@ -38,6 +43,8 @@ export interface StandaloneConfig {
   thresholds: Thresholds;
   logLevel: string;
   logFormat?: LogFormat;
+  /** Scheduled backups / defragmentation (--backup-*, --defrag-*). */
+  maintenance?: MaintenanceConfig;
 }
 
 export function standaloneConfig(v: Values, env: NodeJS.ProcessEnv): StandaloneConfig {
@@ -72,6 +79,7 @@ export function monitorConfig(v: Values, env: NodeJS.ProcessEnv): { conn: Connec
   const cfg = standaloneConfig(v, env);
   const conn = connectionConfig(v, env, defaultTimeoutMs(cfg.interval));
   if (conn.timeoutMs >= cfg.interval) throw new UsageError(`--timeout (${conn.timeoutMs}ms) must be shorter than --interval (${cfg.interval}ms)`);
+  cfg.maintenance = maintenanceConfig(v, env, conn.clusterName, conn.timeoutMs);
   return { conn, cfg };
 }
 
@@ -144,6 +152,15 @@ export async function startStandalone(
   });
   const monitor = new ClusterMonitor({ name: conn.clusterName, intervalMs: cfg.interval, timeoutMs: conn.timeoutMs, thresholds: cfg.thresholds }, prober, log);
   registry.add(monitor);
+  if (cfg.maintenance) {
+    const sched = new MaintenanceScheduler(
+      cfg.maintenance,
+      { connect: () => conn.endpoints.map((e) => new MemberClient(e, conn.conn, SNAPSHOT_CHANNEL_OPTIONS)), onEvent: (ev) => monitor.maintenanceEvent(ev) },
+      new Date(),
+    );
+    await sched.resume();
+    monitor.setMaintenance(sched);
+  }
   let lastPhase: string | undefined;
   monitor.on('round', (r) => {
     const s = r.evaluation.status;

@@ -44,6 +44,22 @@ Monitor:
   --db-quota-warning-percent=N  database above this share of its quota marks it Degraded (default 80)
   --leader-changes-warning-per-hour=N  more leader changes than this per hour marks it Degraded (default 3)
 
+Backups and defragmentation (opt-in; see "etcd-monitor snapshot --help"):
+  --backup-schedule=CRON        5-field cron in UTC, @hourly/@daily/…, or "@every 30m"; a run missed while
+                                the monitor was down runs once at start
+  --backup-dir=PATH             store snapshots in PATH/<cluster>/<UTC time>-r<revision>.db (+ .sha256)
+  --backup-s3-bucket=NAME       … or in S3 (multipart): --backup-s3-endpoint=URL --backup-s3-prefix=P
+                                --backup-s3-region=R (default us-east-1) --backup-s3-virtual-hosted;
+                                credentials from ETCD_MONITOR_BACKUP_S3_ACCESS_KEY_ID/_SECRET_ACCESS_KEY
+                                (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)
+  --backup-keep=N               keep the newest N (default 10); --backup-max-age=DURATION drops older ones;
+                                the newest verified snapshot is never deleted
+  --backup-member=follower|leader|any  which member to stream from (default a healthy follower)
+  --defrag-schedule=CRON        defragment members over both thresholds, followers first, leader last, each
+                                re-checked healthy; only when every voting member is healthy
+  --defrag-fragmentation-percent=N  (default 50)   --defrag-reclaimable-bytes=N  (default 104857600)
+  --defrag-disarm-nospace       disarm a NOSPACE alarm after a completed defragmentation
+
 ${CONNECTION}`;
 
 export const STATUS_USAGE = `Usage: etcd-monitor status --endpoints=LIST [-w table|json]

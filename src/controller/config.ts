@@ -8,6 +8,7 @@ import type { EtcdMonitorSpec } from '../crd/types.js';
 import { parseEndpoints, type Endpoint } from '../etcd/endpoints.js';
 import type { ConnectionOptions, TlsMaterial } from '../etcd/grpc.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../health/evaluate.js';
+import { parseSchedule } from '../maintenance/schedule.js';
 
 export interface SecretData {
   resourceVersion: string;
@@ -29,6 +30,20 @@ export interface ResolvedSpec {
   paused: boolean;
   /** Changes whenever anything that needs a new connection changes (endpoints, TLS, auth, probes). */
   connectionKey: string;
+  /** spec.backup / spec.maintenance, checked; absent when neither is set. */
+  maintenance?: MaintenancePlan;
+}
+
+export type BackupDestination =
+  | { kind: 'local'; path: string }
+  | { kind: 's3'; endpoint?: string; bucket: string; prefix?: string; region?: string; forcePathStyle: boolean; secretName: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+
+/** What the operator needs to run scheduled maintenance of one resource (plain data). */
+export interface MaintenancePlan {
+  backup?: { schedule: string; member: 'follower' | 'leader' | 'any'; keep?: number; maxAgeMs?: number; destination: BackupDestination };
+  defragmentation?: { schedule: string; minFragmentationPercent: number; minReclaimableBytes: number; disarmNoSpace: boolean };
+  /** Changes when anything but the S3 credentials changes (those rotate in place). */
+  key: string;
 }
 
 export interface ConfigProblem {
@@ -41,6 +56,8 @@ export type ResolveResult = { ok: true; spec: ResolvedSpec } | { ok: false; prob
 export interface SecretsForSpec {
   tls?: SecretLookup;
   auth?: SecretLookup;
+  /** spec.backup.destination.s3.secretName */
+  backupS3?: SecretLookup;
 }
 
 function fail(reason: string, message: string): ResolveResult {
@@ -132,6 +149,8 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
     conn.auth = { username: u.toString('utf8').trim(), password: p.toString('utf8') };
     keyParts.push(['auth', s.resourceVersion]);
   }
+  const plan = maintenancePlan(spec, secrets);
+  if (plan && 'problem' in plan) return { ok: false, problem: plan.problem };
   const t = spec.thresholds ?? {};
   return {
     ok: true,
@@ -151,6 +170,70 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
       },
       paused: spec.paused === true,
       connectionKey: JSON.stringify(keyParts),
+      ...(plan ? { maintenance: plan } : {}),
     },
   };
+}
+
+function scheduleProblem(field: string, text: string): ConfigProblem | undefined {
+  try {
+    parseSchedule(text);
+    return undefined;
+  } catch (e) {
+    return { reason: 'InvalidSchedule', message: `${field}: ${(e as Error).message}` };
+  }
+}
+
+/** spec.backup and spec.maintenance checked (schedules, destination, S3 Secret); undefined when neither is set. */
+export function maintenancePlan(spec: EtcdMonitorSpec, secrets: SecretsForSpec): MaintenancePlan | { problem: ConfigProblem } | undefined {
+  const b = spec.backup;
+  const d = spec.maintenance?.defragmentation;
+  if (!b && !d) return undefined;
+  const plan: MaintenancePlan = { key: '' };
+  if (b) {
+    const sp = scheduleProblem('backup.schedule', b.schedule ?? '');
+    if (sp) return { problem: sp };
+    let maxAgeMs: number | undefined;
+    if (b.retention?.maxAge !== undefined) {
+      try {
+        maxAgeMs = parseDuration(b.retention.maxAge);
+      } catch (e) {
+        return { problem: { reason: 'InvalidDuration', message: `backup.retention.maxAge: ${(e as Error).message}` } };
+      }
+    }
+    const local = b.destination?.local;
+    const s3 = b.destination?.s3;
+    if (Boolean(local) === Boolean(s3)) return { problem: { reason: 'InvalidBackupDestination', message: 'backup.destination needs exactly one of local or s3' } };
+    let destination: BackupDestination;
+    if (local) {
+      if (!local.path?.startsWith('/')) return { problem: { reason: 'InvalidBackupDestination', message: `backup.destination.local.path must be an absolute path (a mounted volume), got "${local.path ?? ''}"` } };
+      destination = { kind: 'local', path: local.path };
+    } else {
+      const sec = secrets.backupS3;
+      const name = s3!.secretName;
+      if (sec === 'Forbidden') return { problem: { reason: 'SecretForbidden', message: `not allowed to read backup S3 secret "${name}" (grant the operator get on secrets in this namespace)` } };
+      if (!sec || sec === 'NotFound') return { problem: { reason: 'SecretNotFound', message: `backup S3 secret "${name}" not found` } };
+      const idKey = s3!.accessKeyIdKey ?? 'accessKeyId';
+      const secretKey = s3!.secretAccessKeyKey ?? 'secretAccessKey';
+      const id = sec.data[idKey]?.toString('utf8').trim();
+      const secret = sec.data[secretKey]?.toString('utf8').trim();
+      if (!id) return { problem: { reason: 'SecretKeyMissing', message: `backup S3 secret "${name}" has no key "${idKey}"` } };
+      if (!secret) return { problem: { reason: 'SecretKeyMissing', message: `backup S3 secret "${name}" has no key "${secretKey}"` } };
+      destination = { kind: 's3', endpoint: s3!.endpoint, bucket: s3!.bucket, prefix: s3!.prefix, region: s3!.region, forcePathStyle: s3!.forcePathStyle ?? true, secretName: name, credentials: { accessKeyId: id, secretAccessKey: secret } };
+    }
+    plan.backup = { schedule: b.schedule, member: b.member ?? 'follower', keep: b.retention?.keep, maxAgeMs, destination };
+  }
+  if (d) {
+    const sp = scheduleProblem('maintenance.defragmentation.schedule', d.schedule ?? '');
+    if (sp) return { problem: sp };
+    plan.defragmentation = {
+      schedule: d.schedule,
+      minFragmentationPercent: d.minFragmentationPercent ?? 50,
+      minReclaimableBytes: d.minReclaimableBytes ?? 104_857_600,
+      disarmNoSpace: d.disarmNoSpaceAlarm === true,
+    };
+  }
+  const keyed = { ...plan, backup: plan.backup && { ...plan.backup, destination: plan.backup.destination.kind === 's3' ? { ...plan.backup.destination, credentials: undefined } : plan.backup.destination } };
+  plan.key = JSON.stringify(keyed);
+  return plan;
 }

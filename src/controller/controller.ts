@@ -12,7 +12,11 @@ import type { ClusterEvent } from '../health/evaluate.js';
 import type { Logger } from '../log.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
-import { resolveSpec, type SecretLookup, type SecretsForSpec } from './config.js';
+import { resolveSpec, type MaintenancePlan, type ResolvedSpec, type SecretLookup, type SecretsForSpec } from './config.js';
+import { MemberClient } from '../etcd/grpc.js';
+import { MaintenanceScheduler } from '../maintenance/scheduler.js';
+import { SNAPSHOT_CHANNEL_OPTIONS } from '../maintenance/snapshot.js';
+import { LocalStore, S3Store, type SnapshotStore } from '../maintenance/stores.js';
 import { MonitorInformer } from './informer.js';
 import type { EtcdMonitorObject, KubeClient } from './kube.js';
 import { mergePatch } from './mergePatch.js';
@@ -54,6 +58,12 @@ interface Managed {
   /** Write Pending from this time on unless the first verdict came first (see pendingGraceMs). */
   pendingDueMs?: number;
   pendingTimer?: NodeJS.Timeout;
+  /** Scheduled maintenance (spec.backup / spec.maintenance), re-made when its plan changes. */
+  sched?: MaintenanceScheduler;
+  schedKey?: string;
+  store?: SnapshotStore;
+  /** The S3 credentials as last read from their Secret; the store asks for them at every request. */
+  s3Credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** Spread rounds over the interval so many resources do not probe in bursts: each key's phase in it. */
@@ -148,7 +158,10 @@ export class Controller {
   private async teardown(key: string): Promise<void> {
     const m = this.managed.get(key);
     this.managed.delete(key);
-    if (m) this.cancelPending(m);
+    if (m) {
+      this.cancelPending(m);
+      this.stopMaintenance(m);
+    }
     if (m?.monitor) await this.registry.remove(key);
   }
 
@@ -158,8 +171,17 @@ export class Controller {
     m.pendingDueMs = undefined;
   }
 
+  private stopMaintenance(m: Managed): void {
+    m.sched?.stop();
+    if (m.store instanceof S3Store) m.store.close();
+    m.sched = undefined;
+    m.schedKey = undefined;
+    m.store = undefined;
+  }
+
   private async stopMonitor(key: string, m: Managed): Promise<void> {
     this.cancelPending(m);
+    this.stopMaintenance(m);
     if (!m.monitor) return;
     m.monitor = undefined;
     m.connectionKey = undefined;
@@ -172,7 +194,7 @@ export class Controller {
     const fresh = now - m.secretsReadAt < this.opts.secretRefreshMs && m.secretsGeneration === obj.metadata.generation;
     if (fresh) return;
     const read = async (name: string | undefined): Promise<SecretLookup | undefined> => (name ? this.kube.readSecret(ns, name) : undefined);
-    m.secrets = { tls: await read(obj.spec.tls?.secretName), auth: await read(obj.spec.auth?.secretName) };
+    m.secrets = { tls: await read(obj.spec.tls?.secretName), auth: await read(obj.spec.auth?.secretName), backupS3: await read(obj.spec.backup?.destination?.s3?.secretName) };
     m.secretsReadAt = now;
     m.secretsGeneration = obj.metadata.generation;
   }
@@ -207,7 +229,7 @@ export class Controller {
     const now = new Date();
     const nowIso = now.toISOString();
 
-    if (obj.spec.tls || obj.spec.auth) await this.readSecrets(obj, m);
+    if (obj.spec.tls || obj.spec.auth || obj.spec.backup?.destination?.s3) await this.readSecrets(obj, m);
     const resolved = resolveSpec(obj.spec, m.secrets);
 
     if (!resolved.ok) {
@@ -248,9 +270,16 @@ export class Controller {
         mm.pendingEvents.push(...r.evaluation.events);
         this.queue.add(key);
       });
+      monitor.on('maintenance', (ev) => {
+        const mm = this.managed.get(key);
+        if (!mm || mm.monitor !== monitor) return;
+        mm.pendingEvents.push(ev);
+        this.queue.add(key);
+      });
       this.registry.add(monitor);
       m.monitor = monitor;
       m.connectionKey = spec.connectionKey;
+      await this.ensureMaintenance(key, obj, m, spec);
       const w = m.written;
       const verdictCurrent = w !== undefined && w.observedGeneration === generation && w.phase !== 'Pending' && w.phase !== 'Paused';
       const plan = firstRoundPlan(key, spec.intervalMs, m.probedBefore || !verdictCurrent);
@@ -268,18 +297,84 @@ export class Controller {
     }
     // Same connection: thresholds, interval and generation may change in place.
     m.monitor.config = { ...m.monitor.config, intervalMs: spec.intervalMs, thresholds: spec.thresholds, generation };
+    await this.ensureMaintenance(key, obj, m, spec);
 
     const latest = m.monitor.latest;
     const events = m.pendingEvents.splice(0);
     for (const ev of events) await this.emit(obj, ev);
     if (latest) {
       this.cancelPending(m);
-      const status: EtcdMonitorStatus = { ...latest.evaluation.status, observedGeneration: generation };
+      const status: EtcdMonitorStatus = { ...(m.monitor.status ?? latest.evaluation.status), observedGeneration: generation };
       await this.writeStatus(obj, m, status);
     } else if (m.pendingDueMs !== undefined && Date.now() >= m.pendingDueMs - 5) {
       this.cancelPending(m);
       await this.writeStatus(obj, m, pendingStatus(generation, nowIso));
     }
+  }
+
+  /**
+   * Scheduled backups/defragmentation of a resource: made when its plan appears or changes (carrying on
+   * from the written status, so a run missed while no operator led runs once), dropped when it goes.
+   * Only the leader replica runs controllers, so two replicas never back up the same cluster.
+   */
+  private async ensureMaintenance(key: string, obj: EtcdMonitorObject, m: Managed, spec: ResolvedSpec): Promise<void> {
+    const plan = spec.maintenance;
+    const monitor = m.monitor;
+    if (!monitor) return;
+    if (plan?.backup?.destination.kind === 's3') m.s3Credentials = plan.backup.destination.credentials;
+    if (!plan) {
+      if (m.sched) {
+        this.stopMaintenance(m);
+        monitor.setMaintenance(undefined);
+      }
+      return;
+    }
+    if (m.sched && m.schedKey === plan.key) {
+      if (monitor.maintenance !== m.sched) monitor.setMaintenance(m.sched);
+      return;
+    }
+    const previous = monitor.status ?? m.written;
+    this.stopMaintenance(m);
+    const store = plan.backup ? this.makeStore(plan, m) : undefined;
+    const sched = new MaintenanceScheduler(
+      {
+        cluster: key,
+        timeoutMs: spec.timeoutMs,
+        idleTimeoutMs: 30_000,
+        overallTimeoutMs: 3_600_000,
+        backup: plan.backup && store ? { schedule: plan.backup.schedule, member: plan.backup.member, retention: { keep: plan.backup.keep ?? 10, maxAgeMs: plan.backup.maxAgeMs }, store } : undefined,
+        defragmentation: plan.defragmentation && { ...plan.defragmentation, disarmNoSpace: plan.defragmentation.disarmNoSpace },
+      },
+      {
+        connect: () => spec.endpoints.map((e) => new MemberClient(e, spec.conn, SNAPSHOT_CHANNEL_OPTIONS)),
+        onEvent: (ev) => (this.managed.get(key)?.monitor ?? monitor).maintenanceEvent(ev),
+        onChange: () => this.queue.add(key),
+      },
+      obj.metadata.creationTimestamp ? new Date(obj.metadata.creationTimestamp) : new Date(),
+      { backup: previous?.backup, maintenance: previous?.maintenance },
+    );
+    await sched.resume();
+    m.sched = sched;
+    m.schedKey = plan.key;
+    m.store = store;
+    monitor.setMaintenance(sched, previous?.conditions.find((c) => c.type === 'BackupReady'));
+    this.log.info('scheduled maintenance', { key, backup: plan.backup ? `${plan.backup.schedule} → ${plan.backup.destination.kind}` : undefined, defragmentation: plan.defragmentation?.schedule });
+  }
+
+  private makeStore(plan: MaintenancePlan, m: Managed): SnapshotStore {
+    const d = plan.backup!.destination;
+    if (d.kind === 'local') return new LocalStore(d.path);
+    return new S3Store({
+      endpoint: d.endpoint,
+      bucket: d.bucket,
+      prefix: d.prefix,
+      region: d.region,
+      forcePathStyle: d.forcePathStyle,
+      credentials: async () => {
+        if (!m.s3Credentials) throw new Error(`no credentials from secret "${d.secretName}"`);
+        return m.s3Credentials;
+      },
+    });
   }
 
   /** The first round of a new or changed resource, now (bounded), so its first verdict does not wait for its spread phase. */

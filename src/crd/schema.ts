@@ -78,6 +78,55 @@ export const specSchema: Schema = obj(
       { default: {} },
     ),
     paused: bool('Stop probing; the status keeps its last figures with phase Paused.', { default: false }),
+    backup: obj(
+      'Scheduled snapshots of the cluster (opt-in; the leader replica takes them). Each is streamed from one member, its etcd SHA-256 checked, and stored only when it matched.',
+      {
+        schedule: str('5-field cron in UTC (e.g. "0 */6 * * *"), @hourly/@daily/@weekly/@monthly, or "@every 30m". A run missed while no operator led runs once when one is back.', { minLength: 1, maxLength: 128 }),
+        member: str('Which member to stream from: a healthy follower (the leader only if none), the leader, or any.', { enum: ['follower', 'leader', 'any'], default: 'follower' }),
+        retention: obj(
+          'How many snapshots to keep. The newest verified snapshot is never deleted.',
+          {
+            keep: int('Keep at most this many.', { minimum: 1, default: 10 }),
+            maxAge: str('Delete snapshots older than this (e.g. 168h).', { pattern: DURATION_PATTERN, maxLength: 32 }),
+          },
+          { default: {} },
+        ),
+        destination: obj(
+          'Where snapshots go: exactly one of local or s3. Objects are named <namespace>/<name>/<UTC time>-r<revision>.db with a .sha256 beside them.',
+          {
+            local: obj('A folder on a volume mounted into the operator Pod (chart: backup.persistence).', { path: str('Absolute path of the folder.', { pattern: '^/', maxLength: 1024 }) }, { required: ['path'] }),
+            s3: obj(
+              'An S3 bucket (or any S3-compatible server), uploaded with multipart streaming.',
+              {
+                endpoint: str('Endpoint URL for an S3-compatible server; empty for AWS.', { pattern: '^https?://', maxLength: 512 }),
+                bucket: str('Bucket name.', { minLength: 3, maxLength: 63 }),
+                prefix: str('Key prefix, e.g. "prod/".', { maxLength: 512 }),
+                region: str('Region.', { default: 'us-east-1' }),
+                forcePathStyle: bool('Path-style addressing (most S3-compatible servers need it).', { default: true }),
+                secretName: str('Secret in the same namespace with the credentials (re-read every 30s, so they rotate without a restart).', { minLength: 1, maxLength: 253 }),
+                accessKeyIdKey: str('Key of the access key ID in the Secret.', { default: 'accessKeyId' }),
+                secretAccessKeyKey: str('Key of the secret access key in the Secret.', { default: 'secretAccessKey' }),
+              },
+              { required: ['bucket', 'secretName'] },
+            ),
+          },
+          { 'x-kubernetes-validations': [{ rule: 'has(self.local) != has(self.s3)', message: 'backup.destination needs exactly one of local or s3' }] },
+        ),
+      },
+      { required: ['schedule', 'destination'] },
+    ),
+    maintenance: obj('Opt-in maintenance of the cluster (writes to etcd).', {
+      defragmentation: obj(
+        'Scheduled defragmentation: only when every voting member is healthy, members over both thresholds only, followers one at a time and the leader last, each re-checked healthy before the next; never during a backup.',
+        {
+          schedule: str('5-field cron in UTC or "@every <duration>".', { minLength: 1, maxLength: 128 }),
+          minFragmentationPercent: num('Only members with at least this share of their backend free (1 − inUse/total, %).', { minimum: 0, maximum: 100, default: 50 }),
+          minReclaimableBytes: int('Only members with at least this many bytes reclaimable.', { minimum: 0, default: 104857600, format: 'int64' }),
+          disarmNoSpaceAlarm: bool('Disarm a NOSPACE alarm after a completed defragmentation (never CORRUPT).', { default: false }),
+        },
+        { required: ['schedule'] },
+      ),
+    }),
   },
   {
     required: ['endpoints'],
@@ -151,6 +200,33 @@ export const statusSchema: Schema = obj('Observed health, written by the operato
   lastProbeTime: str('When the last probe round started.', { format: 'date-time' }),
   summary: obj('Short figures for kubectl columns.', { members: str('healthy/total'), dbSize: str('Largest DB size.'), latency: str('p99 latency.') }),
   members: { type: 'array', description: 'Per-member detail.', items: member },
+  backup: obj('Scheduled backups (spec.backup).', {
+    lastScheduleTime: str('When the last run started.', { format: 'date-time' }),
+    lastSuccessTime: str('When the last verified snapshot was stored.', { format: 'date-time' }),
+    lastError: str('Why the last run failed (absent after a success).'),
+    location: str('Where the last verified snapshot is (file path or s3:// URL).'),
+    sizeBytes: int('Its size.', { format: 'int64' }),
+    revision: int("The member's revision when it began.", { format: 'int64' }),
+    sha256: str('Its SHA-256 (as etcd sent it).'),
+    durationSeconds: num('How long it took.'),
+    verified: bool("etcd's hash matched."),
+    retained: int('Snapshots kept after retention.'),
+    nextScheduleTime: str('When the next run is due.', { format: 'date-time' }),
+  }),
+  maintenance: obj('Scheduled maintenance (spec.maintenance).', {
+    lastDefragmentation: obj('The last defragmentation that touched members.', {
+      time: str('When it ran.', { format: 'date-time' }),
+      members: { type: 'array', description: 'Members defragmented, in order.', items: { type: 'string' } },
+      reclaimedBytes: int('Bytes reclaimed.', { format: 'int64' }),
+    }),
+    lastDefragmentationResult: obj('The outcome of the last defragmentation slot.', {
+      time: str('When.', { format: 'date-time' }),
+      outcome: str('Completed, Skipped or Failed.', { enum: ['Completed', 'Skipped', 'Failed'] }),
+      reason: str('Why (e.g. BelowThreshold, MemberUnhealthy).'),
+      message: str('Detail.'),
+    }),
+    nextDefragmentationTime: str('When the next slot is due.', { format: 'date-time' }),
+  }),
   conditions: { type: 'array', description: 'Standard conditions.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: condition },
 });
 
@@ -179,6 +255,7 @@ export function crdManifest(): Schema {
             { name: 'Cluster ID', type: 'string', jsonPath: '.status.clusterID', priority: 1 },
             { name: 'Version', type: 'string', jsonPath: '.status.versions[0]', priority: 1 },
             { name: 'Last Probe', type: 'date', jsonPath: '.status.lastProbeTime', priority: 1 },
+            { name: 'Last Backup', type: 'date', jsonPath: '.status.backup.lastSuccessTime', priority: 1 },
           ],
           schema: {
             openAPIV3Schema: obj('EtcdMonitor watches the health of one etcd cluster.', {

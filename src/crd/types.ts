@@ -18,6 +18,48 @@ export interface EtcdMonitorSpec {
   probes?: { writeLatency?: boolean };
   thresholds?: { latencyWarningMs?: number; dbQuotaWarningPercent?: number; leaderChangesWarningPerHour?: number };
   paused?: boolean;
+  backup?: BackupSpec;
+  maintenance?: { defragmentation?: DefragmentationSpec };
+}
+
+/** spec.backup (SPEC §9): scheduled snapshots of the monitored cluster, opt-in. */
+export interface BackupSpec {
+  schedule: string;
+  member?: 'follower' | 'leader' | 'any';
+  retention?: { keep?: number; maxAge?: string };
+  destination: {
+    local?: { path: string };
+    s3?: { endpoint?: string; bucket: string; prefix?: string; region?: string; forcePathStyle?: boolean; secretName: string; accessKeyIdKey?: string; secretAccessKeyKey?: string };
+  };
+}
+
+/** spec.maintenance.defragmentation (SPEC §9), opt-in. */
+export interface DefragmentationSpec {
+  schedule: string;
+  minFragmentationPercent?: number;
+  minReclaimableBytes?: number;
+  disarmNoSpaceAlarm?: boolean;
+}
+
+/** status.backup and status.maintenance (SPEC §9). */
+export interface BackupStatusFields {
+  lastScheduleTime?: string;
+  lastSuccessTime?: string;
+  lastError?: string;
+  location?: string;
+  sizeBytes?: number;
+  revision?: number;
+  sha256?: string;
+  durationSeconds?: number;
+  verified?: boolean;
+  retained?: number;
+  nextScheduleTime?: string;
+}
+
+export interface MaintenanceStatusFields {
+  lastDefragmentation?: { time: string; members: string[]; reclaimedBytes: number };
+  lastDefragmentationResult?: { time: string; outcome: 'Completed' | 'Skipped' | 'Failed'; reason: string; message: string };
+  nextDefragmentationTime?: string;
 }
 
 export type Phase = 'Pending' | 'Healthy' | 'Degraded' | 'Unhealthy' | 'Unreachable' | 'Paused';
@@ -41,7 +83,7 @@ export interface MemberStatus {
   lastError: string;
 }
 
-export type ConditionType = 'Healthy' | 'QuorumAvailable' | 'LeaderElected' | 'Degraded' | 'AlarmActive' | 'ConfigValid';
+export type ConditionType = 'Healthy' | 'QuorumAvailable' | 'LeaderElected' | 'Degraded' | 'AlarmActive' | 'ConfigValid' | 'BackupReady';
 
 export interface Condition {
   type: ConditionType;
@@ -90,4 +132,6 @@ export interface EtcdMonitorStatus {
   summary: { members: string; dbSize: string; latency: string };
   members: MemberStatus[];
   conditions: Condition[];
+  backup?: BackupStatusFields;
+  maintenance?: MaintenanceStatusFields;
 }

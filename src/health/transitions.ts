@@ -23,7 +23,12 @@ export interface ClusterEvent {
     | 'AlarmRaised'
     | 'AlarmCleared'
     | 'SplitBrainSuspected'
-    | 'ConfigInvalid';
+    | 'ConfigInvalid'
+    | 'BackupSucceeded'
+    | 'BackupFailed'
+    | 'DefragmentationCompleted'
+    | 'DefragmentationSkipped'
+    | 'DefragmentationFailed';
   message: string;
 }
 

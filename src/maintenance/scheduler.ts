@@ -5,6 +5,7 @@
  * What happened is kept as plain status (the shape of `status.backup` / `status.maintenance`), Events
  * and counters, for the controller, the API and the metrics to read. No Kubernetes in here.
  */
+import type { BackupStatusFields, MaintenanceStatusFields } from '../crd/types.js';
 import type { MemberClient } from '../etcd/grpc.js';
 import { runBackup, type BackupOutcome, type MemberPreference } from './backup.js';
 import { planDefrag, probeMembers, runDefrag, type DefragThresholds } from './defrag.js';
@@ -37,30 +38,8 @@ export interface MaintenanceConfig {
   overallTimeoutMs: number;
 }
 
-export interface BackupStatus {
-  lastScheduleTime?: string;
-  lastSuccessTime?: string;
-  lastError?: string;
-  location?: string;
-  sizeBytes?: number;
-  revision?: number;
-  sha256?: string;
-  durationSeconds?: number;
-  verified?: boolean;
-  retained?: number;
-  nextScheduleTime?: string;
-}
-
-export interface MaintenanceStatus {
-  lastDefragmentation?: { time: string; members: string[]; reclaimedBytes: number };
-  lastDefragmentationResult?: {
-    time: string;
-    outcome: 'Completed' | 'Skipped' | 'Failed';
-    reason: string;
-    message: string;
-  };
-  nextDefragmentationTime?: string;
-}
+export type BackupStatus = BackupStatusFields;
+export type MaintenanceStatus = MaintenanceStatusFields;
 
 export type MaintenanceEventReason =
   | 'BackupSucceeded'
@@ -83,6 +62,9 @@ export interface BackupReadyCheck {
   message: string;
 }
 
+/** Why a backup failed, as the etcd_backup_failures_total{reason} label (SnapshotError reasons + Store). */
+export const BACKUP_FAILURE_REASONS = ['Unavailable', 'Stalled', 'HashMismatch', 'Truncated', 'Write', 'Corrupt', 'Store'] as const;
+
 export interface MaintenanceCounters {
   backupFailures: Map<string, number>;
   backupDurations: number[];
@@ -90,7 +72,8 @@ export interface MaintenanceCounters {
 }
 
 export interface MaintenanceDeps {
-  clients: () => MemberClient[];
+  /** Fresh member connections for one run (closed when it ends): snapshots stream on their own channels. */
+  connect: () => MemberClient[];
   onEvent: (e: MaintenanceEvent) => void;
   /** Called after every change of status (a run started or ended), e.g. to write the status now. */
   onChange?: () => void;
@@ -138,19 +121,44 @@ export class MaintenanceScheduler {
       this.lastDefragRun = new Date(this.maintenance.lastDefragmentationResult.time);
   }
 
+  get hasBackup(): boolean {
+    return this.backupSchedule !== undefined;
+  }
+
+  get hasDefragmentation(): boolean {
+    return this.defragSchedule !== undefined;
+  }
+
+  get anchorTime(): Date {
+    return this.anchor;
+  }
+
+  /** One backup period at `t` in seconds (undefined without a backup schedule). */
+  backupPeriodSeconds(t: Date): number | undefined {
+    return this.backupSchedule ? periodAt(this.backupSchedule, t) / 1000 : undefined;
+  }
+
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
 
+  private stopped = false;
+
+  /** No new runs (the cluster is no longer monitored); one in flight finishes. */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** Start what is due (at most one run); returns at once, the run goes on in the background. */
   tick(now: Date): void {
+    if (this.stopped) return;
     if (this.backupSchedule) {
       const last = this.backup.lastScheduleTime ? new Date(this.backup.lastScheduleTime) : undefined;
       const d = dueRun(this.backupSchedule, last, this.anchor, now);
       this.backup.nextScheduleTime = iso(d.due ? d.following : d.slot);
       if (d.due && !this.running) {
         this.backup.lastScheduleTime = iso(now);
-        this.start('backup', () => this.runBackupNow());
+        this.start('backup', (clients) => this.runBackupNow(clients));
         return;
       }
     }
@@ -159,8 +167,26 @@ export class MaintenanceScheduler {
       this.maintenance.nextDefragmentationTime = iso(d.due ? d.following : d.slot);
       if (d.due && !this.running) {
         this.lastDefragRun = now;
-        this.start('defragmentation', () => this.runDefragNow(now));
+        this.start('defragmentation', (clients) => this.runDefragNow(now, clients));
       }
+    }
+  }
+
+  /**
+   * With no earlier status to go on (standalone start, a new operator), pick up the newest verified
+   * backup already in the store, so a run missed while nobody watched runs once now, not a period later.
+   */
+  async resume(): Promise<void> {
+    const b = this.cfg.backup;
+    if (!b || this.backup.lastScheduleTime) return;
+    try {
+      const all = await b.store.list(this.cfg.cluster);
+      const newest = all.filter((o) => o.verified).sort((x, y) => y.time.getTime() - x.time.getTime())[0];
+      if (!newest || this.backup.lastScheduleTime) return;
+      const t = newest.time.toISOString();
+      Object.assign(this.backup, { lastScheduleTime: t, lastSuccessTime: t, location: b.store.url(newest.name), sizeBytes: newest.sizeBytes, revision: newest.revision, verified: true, retained: all.length });
+    } catch {
+      /* the first run will say what is wrong with the store */
     }
   }
 
@@ -173,22 +199,29 @@ export class MaintenanceScheduler {
     return this.running;
   }
 
-  private start(kind: 'backup' | 'defragmentation', run: () => Promise<void>): void {
+  private start(kind: 'backup' | 'defragmentation', run: (clients: MemberClient[]) => Promise<void>): void {
     this.running = kind;
     this.deps.onChange?.();
-    this.current = run().finally(() => {
-      this.running = undefined;
-      this.deps.onChange?.();
-    });
+    const clients = this.deps.connect();
+    this.current = run(clients)
+      .catch((e: unknown) => {
+        // Not expected (runs report their own failures); never let one escape as an unhandled rejection.
+        this.deps.onEvent({ type: 'Warning', reason: kind === 'backup' ? 'BackupFailed' : 'DefragmentationFailed', message: String(e) });
+      })
+      .finally(() => {
+        for (const c of clients) c.close();
+        this.running = undefined;
+        this.deps.onChange?.();
+      });
   }
 
-  private async runBackupNow(): Promise<void> {
+  private async runBackupNow(clients: MemberClient[]): Promise<void> {
     const b = this.cfg.backup!;
     let out: BackupOutcome;
     try {
       out = await runBackup({
         cluster: this.cfg.cluster,
-        clients: this.deps.clients(),
+        clients,
         member: b.member,
         store: b.store,
         retention: b.retention,
@@ -228,9 +261,8 @@ export class MaintenanceScheduler {
     });
   }
 
-  private async runDefragNow(now: Date): Promise<void> {
+  private async runDefragNow(now: Date, clients: MemberClient[]): Promise<void> {
     const d = this.cfg.defragmentation!;
-    const clients = this.deps.clients();
     const members = await probeMembers(clients, this.cfg.timeoutMs);
     const plan = planDefrag(members, d, this.running === 'backup');
     const time = iso(now);

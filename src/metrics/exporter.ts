@@ -13,6 +13,7 @@ import { processLoopLag } from '../etcd/loopLag.js';
 import { PROBE_ERROR_REASONS, probeErrors } from '../etcd/observation.js';
 import type { RoundResult } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
+import { BACKUP_FAILURE_REASONS } from '../maintenance/scheduler.js';
 
 interface GaugeSpec {
   name: string;
@@ -59,8 +60,28 @@ type MemberFigure = RoundResult['evaluation']['members'][number];
 type Family = { name: string; help: string; type: 'gauge' | 'counter' | 'histogram' } & (
   | { kind: 'cluster'; value: (r: RoundResult) => number | undefined }
   | { kind: 'member'; value: (m: MemberFigure) => number | undefined }
-  | { kind: 'alarm' | 'leaderChanges' | 'probeDuration' | 'probeErrors' }
+  | { kind: 'alarm' | 'leaderChanges' | 'probeDuration' | 'probeErrors' | 'backupDuration' | 'backupFailures' | 'defragReclaimed' }
 );
+
+/** Seconds since the epoch of an ISO time, or undefined. */
+function epoch(t: string | undefined): number | undefined {
+  const ms = t ? Date.parse(t) : NaN;
+  return Number.isFinite(ms) ? ms / 1000 : undefined;
+}
+
+const BACKUP_BUCKETS = [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+const BACKUP_LES = [...BACKUP_BUCKETS.map((b) => `${b}`), '+Inf'];
+
+/** Scheduled maintenance (SPEC §9): present only for clusters with a backup or defragmentation schedule. */
+const maintenanceGauges = {
+  lastSuccess: { name: 'etcd_backup_last_success_timestamp_seconds', help: 'When the last backup whose etcd hash matched was stored.', labelNames: C },
+  lastSize: { name: 'etcd_backup_last_size_bytes', help: 'Size of the last stored backup (database plus its 32-byte hash).', labelNames: C },
+  lastRevision: { name: 'etcd_backup_last_revision', help: "The member's revision when the last stored backup began.", labelNames: C },
+  retained: { name: 'etcd_backup_retained_snapshots', help: 'Backups of this cluster kept in the destination after retention.', labelNames: C },
+  period: { name: 'etcd_backup_schedule_period_seconds', help: 'Length of one backup schedule period (stale after two).', labelNames: C },
+  scheduleStart: { name: 'etcd_backup_schedule_start_timestamp_seconds', help: 'When the backup schedule was first seen (a schedule with no success yet is stale two periods after it).', labelNames: C },
+  defragLast: { name: 'etcd_defrag_last_timestamp_seconds', help: 'When the last defragmentation ran (completed or stopped part-way).', labelNames: C },
+} satisfies Record<string, GaugeSpec>;
 
 const PROBE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const PROBE_LES = [...PROBE_BUCKETS.map((b) => `${b}`), '+Inf'];
@@ -111,6 +132,16 @@ const FAMILIES: Family[] = [
   { ...leaderChangesSpec, type: 'counter', kind: 'leaderChanges' },
   { ...probeDurationSpec, type: 'histogram', kind: 'probeDuration' },
   { ...probeErrorsSpec, type: 'counter', kind: 'probeErrors' },
+  clusterFamily(maintenanceGauges.lastSuccess, (r) => epoch(r.maintenance?.backup.lastSuccessTime)),
+  clusterFamily(maintenanceGauges.lastSize, (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.sizeBytes : undefined)),
+  clusterFamily(maintenanceGauges.lastRevision, (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.revision : undefined)),
+  clusterFamily(maintenanceGauges.retained, (r) => r.maintenance?.backup.retained),
+  clusterFamily(maintenanceGauges.period, (r) => r.maintenance?.backupPeriodSeconds(new Date(r.observation.time))),
+  clusterFamily(maintenanceGauges.scheduleStart, (r) => (r.maintenance?.hasBackup ? r.maintenance.anchorTime.getTime() / 1000 : undefined)),
+  { name: 'etcd_backup_duration_seconds', help: 'Duration of backups that were stored (stream, hash check, upload).', type: 'histogram', kind: 'backupDuration' },
+  { name: 'etcd_backup_failures_total', help: 'Backups that failed, by reason (Unavailable, Stalled, HashMismatch, Truncated, Write, Corrupt, Store).', type: 'counter', kind: 'backupFailures' },
+  clusterFamily(maintenanceGauges.defragLast, (r) => epoch(r.maintenance?.maintenance.lastDefragmentation?.time)),
+  { name: 'etcd_defrag_reclaimed_bytes_total', help: 'Bytes reclaimed by defragmentation (sum over members of size before minus after).', type: 'counter', kind: 'defragReclaimed' },
 ];
 
 /** Cumulative-on-render histogram of one member's probe durations. */
@@ -277,6 +308,27 @@ export class MetricsExporter {
           }
           break;
         }
+        case 'backupDuration': {
+          const d = r.maintenance?.counters.backupDurations;
+          if (!r.maintenance?.hasBackup || !d) break;
+          let sum = 0;
+          for (let i = 0; i < BACKUP_LES.length; i++) {
+            const le = i < BACKUP_BUCKETS.length ? BACKUP_BUCKETS[i]! : Infinity;
+            lines.push(`\n${f.name}_bucket{le="${BACKUP_LES[i]}",${c}} ${formatValue(d.filter((x) => x <= le).length)}`);
+          }
+          for (const x of d) sum += x;
+          lines.push(`\n${f.name}_sum{${c}} ${formatValue(sum)}`, `\n${f.name}_count{${c}} ${formatValue(d.length)}`);
+          break;
+        }
+        case 'backupFailures': {
+          if (!r.maintenance?.hasBackup) break;
+          // Every reason from 0, so rate() and increase() work from the first failure.
+          for (const reason of BACKUP_FAILURE_REASONS) lines.push(`\n${f.name}{${c},reason="${reason}"} ${formatValue(r.maintenance.counters.backupFailures.get(reason) ?? 0)}`);
+          break;
+        }
+        case 'defragReclaimed':
+          if (r.maintenance?.hasDefragmentation) lines.push(`\n${f.name}{${c}} ${formatValue(r.maintenance.counters.defragReclaimedBytes)}`);
+          break;
         case 'probeErrors': {
           const byReason = this.probeErrors.get(r.cluster);
           for (const reason of PROBE_ERROR_REASONS) {

@@ -8,6 +8,9 @@ import type { ClusterProber } from '../etcd/probe.js';
 import { emptyMemory, evaluate, memoryFromStatus, type ClusterEvent, type EvalConfig, type Evaluation, type Memory } from '../health/evaluate.js';
 import type { ClusterObservation } from '../etcd/observation.js';
 import type { Logger } from '../log.js';
+import type { MaintenanceEvent, MaintenanceScheduler } from '../maintenance/scheduler.js';
+import { withMaintenance } from '../maintenance/status.js';
+import type { Condition } from '../crd/types.js';
 
 export interface MonitorConfig extends EvalConfig {
   /** The `cluster` label: "<namespace>/<name>" in operator mode, --cluster-name standalone. */
@@ -27,10 +30,14 @@ export interface RoundResult {
   evaluation: Evaluation;
   observation: ClusterObservation;
   durationMs: number;
+  /** Scheduled backups/defragmentation of this cluster, when configured (read by the exporter). */
+  maintenance?: MaintenanceScheduler;
 }
 
 export interface ClusterMonitorEvents {
   round: [RoundResult];
+  /** A backup or defragmentation finished (or was skipped): an Event to tell, a status to write. */
+  maintenance: [MaintenanceEvent];
 }
 
 export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
@@ -42,6 +49,9 @@ export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
   private running: Promise<RoundResult> | undefined;
   private stopped = true;
   rounds = 0;
+  /** Scheduled maintenance, ticked after every round; set by the owner (standalone flags or spec). */
+  private sched: MaintenanceScheduler | undefined;
+  private backupReady: Condition | undefined;
 
   constructor(
     public config: MonitorConfig,
@@ -56,8 +66,30 @@ export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
     return this.config.name;
   }
 
+  /** The last verdict, with the maintenance status (backup, defragmentation, BackupReady) laid over it. */
   get status(): EtcdMonitorStatus | undefined {
-    return this.last?.evaluation.status;
+    const s = this.last?.evaluation.status;
+    if (!s || !this.sched) return s;
+    const o = withMaintenance(s, this.sched, this.backupReady, new Date(this.clock.now()));
+    this.backupReady = o.ready;
+    return o.status;
+  }
+
+  get maintenance(): MaintenanceScheduler | undefined {
+    return this.sched;
+  }
+
+  /** Attach (or replace, or remove) scheduled maintenance; it is ticked after each round. */
+  setMaintenance(s: MaintenanceScheduler | undefined, previousReady?: Condition): void {
+    this.sched = s;
+    this.backupReady = previousReady ?? this.backupReady;
+    if (this.last) this.last = { ...this.last, maintenance: s };
+  }
+
+  /** A maintenance Event (the scheduler's onEvent): logged here, passed on to listeners. */
+  maintenanceEvent(ev: MaintenanceEvent): void {
+    this.logEvent(ev);
+    this.emit('maintenance', ev);
   }
 
   get latest(): RoundResult | undefined {
@@ -110,15 +142,16 @@ export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
     const observation = await this.prober.probe(t0);
     const evaluation = evaluate(observation, this.last?.evaluation.status ?? this.seeded, this.memory, this.config);
     this.memory = evaluation.memory;
-    const result: RoundResult = { cluster: this.name, evaluation, observation, durationMs: this.clock.now() - t0 };
+    const result: RoundResult = { cluster: this.name, evaluation, observation, durationMs: this.clock.now() - t0, maintenance: this.sched };
     this.last = result;
     this.rounds++;
+    this.sched?.tick(new Date(t0));
     for (const ev of evaluation.events) this.logEvent(ev);
     this.emit('round', result);
     return result;
   }
 
-  private logEvent(ev: ClusterEvent): void {
+  private logEvent(ev: ClusterEvent | MaintenanceEvent): void {
     const meta = { cluster: this.name, reason: ev.reason };
     if (ev.type === 'Warning') this.log.warn(ev.message, meta);
     else this.log.info(ev.message, meta);
@@ -128,6 +161,8 @@ export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.running) await this.running.catch(() => undefined);
+    // A backup in flight finishes on its own connections; no new run starts.
+    this.sched?.stop();
     this.prober.close();
   }
 }

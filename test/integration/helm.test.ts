@@ -17,6 +17,7 @@ const EVERYTHING = [
   '--set', 'prometheusRule.rules.EtcdFrequentLeaderChanges.severity=critical', '--set', 'prometheusRule.rules.EtcdMemberDown.enabled=false',
   '--set', 'grafanaDashboards.enabled=true', '--set', 'replicaCount=2', '--set', 'secretAccess.namespaces={etcd-a}',
   '--set', 'monitors[0].name=main', '--set', 'monitors[0].spec.endpoints={https://etcd-0.etcd:2379}',
+  '--set', 'backup.persistence.enabled=true', '--set', 'backup.persistence.accessModes={ReadWriteMany}',
 ];
 
 async function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -103,6 +104,54 @@ describe('Helm chart', function () {
     const dep = all.find((d) => d.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } };
     expect(dep.spec.template.spec.containers[0]!.args).to.include('--leader-elect');
     expect(all.find((d) => d.kind === 'EtcdMonitor')!.metadata.name).to.equal('main');
+  });
+
+  it('backup.persistence: a PVC mounted writable at /backups for UID 65532, Recreate for a ReadWriteOnce volume, or an existing claim', async () => {
+    type Pod = { securityContext: { fsGroup?: number; runAsUser?: number }; volumes: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>; securityContext: { readOnlyRootFilesystem?: boolean } }> };
+    type Dep = { spec: { strategy?: { type: string }; template: { spec: Pod } } };
+    const render = async (...set: string[]): Promise<ReturnType<typeof docs>> => {
+      const r = await helm(['template', 'em', CHART, '--namespace', 'monitoring', ...set.flatMap((x) => ['--set', x])]);
+      expect(r.code, r.stderr).to.equal(0);
+      return docs(r.stdout);
+    };
+    // Off by default: no claim, no volume, the default rolling update.
+    const off = await render();
+    expect(off.map((d) => d.kind)).to.not.include('PersistentVolumeClaim');
+    const offDep = off.find((d) => d.kind === 'Deployment') as unknown as Dep;
+    expect(offDep.spec.strategy).to.equal(undefined);
+    expect(offDep.spec.template.spec.volumes.map((v) => v.name)).to.deep.equal(['tmp']);
+
+    const on = await render('backup.persistence.enabled=true', 'backup.persistence.size=20Gi', 'backup.persistence.storageClass=fast', 'backup.persistence.annotations.helm\\.sh/resource-policy=keep');
+    const pvc = on.find((d) => d.kind === 'PersistentVolumeClaim') as unknown as { metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: Record<string, unknown> };
+    expect(pvc.metadata).to.deep.include({ name: 'em-etcd-monitor-backups', namespace: 'monitoring' });
+    expect(pvc.metadata.labels['app.kubernetes.io/name']).to.equal('etcd-monitor');
+    expect(pvc.metadata.annotations).to.deep.equal({ 'helm.sh/resource-policy': 'keep' });
+    expect(pvc.spec).to.deep.equal({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '20Gi' } } });
+    const dep = on.find((d) => d.kind === 'Deployment') as unknown as Dep;
+    const pod = dep.spec.template.spec;
+    expect(pod.volumes).to.deep.include({ name: 'backups', persistentVolumeClaim: { claimName: 'em-etcd-monitor-backups' } });
+    expect(pod.containers[0]!.volumeMounts).to.deep.include({ name: 'backups', mountPath: '/backups' });
+    // The root filesystem stays read-only; the volume is group-owned by fsGroup 65532, the operator's UID and GID.
+    expect(pod.containers[0]!.securityContext.readOnlyRootFilesystem).to.equal(true);
+    expect(pod.securityContext).to.deep.include({ runAsUser: 65532, fsGroup: 65532 });
+    // A ReadWriteOnce volume cannot be attached to a second node while the old pod holds it.
+    expect(dep.spec.strategy).to.deep.equal({ type: 'Recreate' });
+
+    const none = await render('backup.persistence.enabled=true', 'backup.persistence.storageClass=-');
+    expect((none.find((d) => d.kind === 'PersistentVolumeClaim') as unknown as { spec: Record<string, unknown> }).spec.storageClassName).to.equal('');
+    const dflt = await render('backup.persistence.enabled=true');
+    expect((dflt.find((d) => d.kind === 'PersistentVolumeClaim') as unknown as { spec: Record<string, unknown> }).spec).to.not.have.property('storageClassName');
+
+    const existing = await render('backup.persistence.enabled=true', 'backup.persistence.existingClaim=etcd-snapshots', 'backup.persistence.accessModes={ReadWriteMany}', 'backup.persistence.mountPath=/var/backups');
+    expect(existing.map((d) => d.kind)).to.not.include('PersistentVolumeClaim');
+    const eDep = existing.find((d) => d.kind === 'Deployment') as unknown as Dep;
+    expect(eDep.spec.template.spec.volumes).to.deep.include({ name: 'backups', persistentVolumeClaim: { claimName: 'etcd-snapshots' } });
+    expect(eDep.spec.template.spec.containers[0]!.volumeMounts).to.deep.include({ name: 'backups', mountPath: '/var/backups' });
+    expect(eDep.spec.strategy).to.equal(undefined);
+
+    const bad = await helm(['template', 'em', CHART, '--set', 'backup.persistence.mountPath=backups']);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.match(/mountPath/);
   });
 
   it('deploy/manifests/etcd-monitor.yaml is the chart rendered with defaults (npm run generate)', async () => {

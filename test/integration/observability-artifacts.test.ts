@@ -48,7 +48,21 @@ const MONITOR_METRICS = [
   'etcd_member_raft_index_lag',
   'etcd_member_probe_duration_seconds',
   'etcd_monitor_probe_errors_total',
+  // SPEC §9: backups and defragmentation (series only for clusters with a schedule).
+  'etcd_backup_last_success_timestamp_seconds',
+  'etcd_backup_last_size_bytes',
+  'etcd_backup_last_revision',
+  'etcd_backup_duration_seconds',
+  'etcd_backup_failures_total',
+  'etcd_backup_retained_snapshots',
+  'etcd_defrag_last_timestamp_seconds',
+  'etcd_defrag_reclaimed_bytes_total',
+  // The backup schedule (period length, first seen), for EtcdBackupStale.
+  'etcd_backup_schedule_period_seconds',
+  'etcd_backup_schedule_start_timestamp_seconds',
 ];
+/** Monitor series the alerts need but no dashboard panel has to show. */
+const ALERT_ONLY_METRICS = ['etcd_backup_schedule_start_timestamp_seconds'];
 const MONITOR_SELECTOR = ['job=~"$job"', 'cluster=~"$cluster"'];
 const NATIVE_SELECTOR = 'job=~"$etcd_job"';
 
@@ -301,6 +315,8 @@ describe('observability artefacts', function () {
         'EtcdAlarmActive',
         'EtcdMonitorProbeFailing',
         'EtcdMonitorDown',
+        'EtcdBackupFailing',
+        'EtcdBackupStale',
       ]);
     });
 
@@ -585,6 +601,7 @@ describe('observability artefacts', function () {
         'Alarms & quota',
         'Resources',
         'Disk & network (etcd native)',
+        'Backups & maintenance',
       ]);
       const exprsIn = (row: string): string =>
         all
@@ -644,11 +661,12 @@ describe('observability artefacts', function () {
           ),
         );
       }
-      // Every SPEC §4 metric is on the dashboard somewhere.
+      // Every SPEC §4 and §9 metric is on the dashboard somewhere.
       const every = allExprs(dashboard())
         .map((e) => e.expr)
         .join('\n');
-      for (const m of MONITOR_METRICS) expect(metricUses(every, m).length, m).to.be.greaterThan(0);
+      for (const m of MONITOR_METRICS.filter((x) => !ALERT_ONLY_METRICS.includes(x)))
+        expect(metricUses(every, m).length, m).to.be.greaterThan(0);
     });
 
     it('every query of a monitor metric selects job=~"$job" and cluster=~"$cluster"; native queries only the members\' job', () => {
@@ -667,6 +685,118 @@ describe('observability artefacts', function () {
           for (const s of selectors) expect(s, `${where}: ${expr}`).to.equal(NATIVE_SELECTOR);
         }
       }
+    });
+
+    it('the backups & maintenance row shows every SPEC §9 series, with a line or a "none" for a cluster without backups (promtool)', async () => {
+      const all = panelsWithRows(dashboard()).filter((p) => p.row === 'Backups & maintenance');
+      const byTitle = (title: string): Panel => {
+        const p = all.find((x) => x.panel.title === title);
+        expect(p, `panel "${title}" in Backups & maintenance`).to.not.equal(undefined);
+        return p!.panel;
+      };
+      const text = (title: string, value: string): string | undefined =>
+        (byTitle(title).fieldConfig!.defaults.mappings ?? [])
+          .map((m) => m.options[value]?.text)
+          .find((x) => x !== undefined);
+      // Sentinels of the stat panels: -1 never/none, -2 no backup schedule.
+      expect(text('Time since last backup', '-1')).to.equal('never');
+      expect(text('Time since last backup', '-2')).to.equal('off');
+      for (const t of ['Last backup size', 'Last backup revision', 'Retained snapshots'])
+        expect(text(t, '-1'), t).to.equal('none');
+      expect(text('Time since last defragmentation', '-1')).to.equal('never');
+      expect(byTitle('Time since last backup').fieldConfig!.defaults.unit).to.equal('s');
+      expect(byTitle('Last backup size').fieldConfig!.defaults.unit).to.equal('bytes');
+      expect(byTitle('Defragmentation: reclaimed (24h)').fieldConfig!.defaults.unit).to.equal('bytes');
+
+      // "default" backs up (and was defragmented), "etcd-a/main" has a schedule but no success yet,
+      // "etcd-b/main" has no backup schedule. Another job's same-named series never count.
+      const mon = (c: string): string => `job="etcd-monitor",instance="etcd-monitor:8080",cluster="${c}"`;
+      const d = mon('default');
+      const a = mon('etcd-a/main');
+      const inputSeries = [
+        ...['default', 'etcd-a/main', 'etcd-b/main'].map((c) => [`etcd_cluster_healthy{${mon(c)}}`, '1x60']),
+        [`etcd_backup_schedule_period_seconds{${d}}`, '600x60'],
+        [`etcd_backup_last_success_timestamp_seconds{${d}}`, '3300x60'],
+        [`etcd_backup_last_size_bytes{${d}}`, '1048576x60'],
+        ['etcd_backup_last_size_bytes{job="something-else",instance="x:1",cluster="default"}', '9999999x60'],
+        [`etcd_backup_last_revision{${d}}`, '42x60'],
+        [`etcd_backup_retained_snapshots{${d}}`, '3x60'],
+        [`etcd_backup_duration_seconds_bucket{${d},le="1"}`, '0x30 2x30'],
+        [`etcd_backup_duration_seconds_bucket{${d},le="3"}`, '0x30 4x30'],
+        [`etcd_backup_duration_seconds_bucket{${d},le="+Inf"}`, '0x30 4x30'],
+        [`etcd_backup_failures_total{${d},reason="Store"}`, '0x30 1x30'],
+        [`etcd_defrag_last_timestamp_seconds{${d}}`, '1800x60'],
+        [`etcd_defrag_reclaimed_bytes_total{${d}}`, '0x30 5000x30'],
+        [`etcd_backup_schedule_period_seconds{${a}}`, '600x60'],
+        [`etcd_backup_schedule_start_timestamp_seconds{${a}}`, '3000x60'],
+        [`etcd_backup_failures_total{${a},reason="Unavailable"}`, '0x60'],
+      ].map(([series, values]) => ({ series, values }));
+      const c = (cluster: string, extra = ''): string => `{cluster="${cluster}"${extra}}`;
+      const expected: Record<string, Array<{ labels: string; value: number }>> = {
+        'Time since last backup (A)': [
+          { labels: c('default'), value: 300 },
+          { labels: c('etcd-a/main'), value: -1 },
+          { labels: c('etcd-b/main'), value: -2 },
+        ],
+        'Last backup size (A)': [
+          { labels: c('default'), value: 1048576 },
+          { labels: c('etcd-a/main'), value: -1 },
+          { labels: c('etcd-b/main'), value: -1 },
+        ],
+        'Last backup revision (A)': [
+          { labels: c('default'), value: 42 },
+          { labels: c('etcd-a/main'), value: -1 },
+          { labels: c('etcd-b/main'), value: -1 },
+        ],
+        'Retained snapshots (A)': [
+          { labels: c('default'), value: 3 },
+          { labels: c('etcd-a/main'), value: -1 },
+          { labels: c('etcd-b/main'), value: -1 },
+        ],
+        'Time since last defragmentation (A)': [
+          { labels: c('default'), value: 1800 },
+          { labels: c('etcd-a/main'), value: -1 },
+          { labels: c('etcd-b/main'), value: -1 },
+        ],
+        // Two runs within 1s, two within 3s: p50 1s, p99 2.96s. Nothing for clusters without a success.
+        'Backup duration (24h) (A)': [{ labels: c('default'), value: 1 }],
+        'Backup duration (24h) (B)': [{ labels: c('default'), value: 2.96 }],
+        'Backup failures (24h) (A)': [
+          { labels: c('default', ',reason="Store"'), value: 1 },
+          { labels: c('etcd-a/main', ',reason="Unavailable"'), value: 0 },
+          { labels: c('etcd-b/main', ',reason="no failures"'), value: 0 },
+        ],
+        'Defragmentation: reclaimed (24h) (A)': [
+          { labels: c('default'), value: 5000 },
+          { labels: c('etcd-a/main'), value: 0 },
+          { labels: c('etcd-b/main'), value: 0 },
+        ],
+      };
+      const targets = all.flatMap((p) =>
+        (p.panel.targets ?? []).map((t) => ({ where: `${p.panel.title} (${t.refId})`, expr: t.expr })),
+      );
+      expect(targets.map((t) => t.where).sort()).to.deep.equal(Object.keys(expected).sort());
+      const every = targets.map((t) => t.expr).join('\n');
+      for (const m of MONITOR_METRICS.filter((x) => /^etcd_(backup|defrag)_/.test(x) && !ALERT_ONLY_METRICS.includes(x)))
+        expect(metricUses(every, m).length, m).to.be.greaterThan(0);
+      const tests = targets.map((t) => ({
+        expr: substitute(t.expr),
+        eval_time: '60m',
+        exp_samples: expected[t.where]!,
+      }));
+      await inTmp(async (dir) => {
+        const p = path.join(dir, 'backup-panels.test.yml');
+        fs.writeFileSync(
+          p,
+          YAML.stringify({
+            rule_files: [],
+            evaluation_interval: '1m',
+            tests: [{ interval: '1m', input_series: inputSeries, promql_expr_test: tests }],
+          }),
+        );
+        const r = await run('promtool', ['test', 'rules', p]);
+        expect(r.code, out(r)).to.equal(0);
+      });
     });
 
     it('every panel sits inside the 24-column grid without overlapping another, with a unique id', () => {

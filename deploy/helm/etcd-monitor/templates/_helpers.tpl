@@ -48,3 +48,8 @@ app.kubernetes.io/part-of: etcd-monitor
 {{- define "etcd-monitor.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{- /* The PersistentVolumeClaim of the backup volume: backup.persistence.existingClaim, or the chart's own. */}}
+{{- define "etcd-monitor.backupClaimName" -}}
+{{- default (printf "%s-backups" (include "etcd-monitor.fullname" .)) .Values.backup.persistence.existingClaim }}
+{{- end }}
