@@ -1,6 +1,7 @@
 /** Standalone flags for scheduled backups and defragmentation (SPEC §9) → a MaintenanceConfig. */
 import { parseDuration } from '../crd/duration.js';
 import type { MaintenanceConfig } from '../maintenance/scheduler.js';
+import { findRestoreTools } from '../maintenance/restoreTest.js';
 import { parseSchedule, ScheduleError } from '../maintenance/schedule.js';
 import { LocalStore, S3Store, type SnapshotStore } from '../maintenance/stores.js';
 import { UsageError, choiceFlag, numberFlag, str, type Values } from './args.js';
@@ -16,6 +17,7 @@ export const MAINTENANCE_FLAGS = {
   'backup-s3-prefix': { type: 'string' },
   'backup-s3-region': { type: 'string' },
   'backup-s3-virtual-hosted': { type: 'boolean' },
+  'backup-restore-test': { type: 'boolean' },
   'defrag-schedule': { type: 'string' },
   'defrag-fragmentation-percent': { type: 'string' },
   'defrag-reclaimable-bytes': { type: 'string' },
@@ -74,6 +76,11 @@ export function maintenanceConfig(v: Values, env: NodeJS.ProcessEnv, cluster: st
       retention: { keep: str(v, 'backup-keep') !== undefined ? numberFlag(v, 'backup-keep', 10, 1, 100_000) : 10, maxAgeMs },
       store: backupStore(v, env),
     };
+    if (v['backup-restore-test'] === true) {
+      const tools = findRestoreTools(env);
+      if (!tools) throw new UsageError('--backup-restore-test needs etcd and etcdutl (or a 3.4 etcdctl) on PATH');
+      cfg.backup.restoreTest = tools;
+    }
   } else if (backupFlags.length > 0) {
     throw new UsageError(`--${backupFlags[0]} needs --backup-schedule`);
   }

@@ -40,7 +40,7 @@ export type BackupDestination =
 
 /** What the operator needs to run scheduled maintenance of one resource (plain data). */
 export interface MaintenancePlan {
-  backup?: { schedule: string; member: 'follower' | 'leader' | 'any'; keep?: number; maxAgeMs?: number; destination: BackupDestination };
+  backup?: { schedule: string; member: 'follower' | 'leader' | 'any'; keep?: number; maxAgeMs?: number; destination: BackupDestination; restoreTest: boolean };
   defragmentation?: { schedule: string; minFragmentationPercent: number; minReclaimableBytes: number; disarmNoSpace: boolean };
   /** Changes when anything but the S3 credentials changes (those rotate in place). */
   key: string;
@@ -221,7 +221,7 @@ export function maintenancePlan(spec: EtcdMonitorSpec, secrets: SecretsForSpec):
       if (!secret) return { problem: { reason: 'SecretKeyMissing', message: `backup S3 secret "${name}" has no key "${secretKey}"` } };
       destination = { kind: 's3', endpoint: s3!.endpoint, bucket: s3!.bucket, prefix: s3!.prefix, region: s3!.region, forcePathStyle: s3!.forcePathStyle ?? true, secretName: name, credentials: { accessKeyId: id, secretAccessKey: secret } };
     }
-    plan.backup = { schedule: b.schedule, member: b.member ?? 'follower', keep: b.retention?.keep, maxAgeMs, destination };
+    plan.backup = { schedule: b.schedule, member: b.member ?? 'follower', keep: b.retention?.keep, maxAgeMs, destination, restoreTest: b.verify?.restoreTest === true };
   }
   if (d) {
     const sp = scheduleProblem('maintenance.defragmentation.schedule', d.schedule ?? '');

@@ -14,6 +14,7 @@ import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
 import { resolveSpec, type MaintenancePlan, type ResolvedSpec, type SecretLookup, type SecretsForSpec } from './config.js';
 import { MemberClient } from '../etcd/grpc.js';
+import { findRestoreTools } from '../maintenance/restoreTest.js';
 import { MaintenanceScheduler } from '../maintenance/scheduler.js';
 import { SNAPSHOT_CHANNEL_OPTIONS } from '../maintenance/snapshot.js';
 import { LocalStore, S3Store, type SnapshotStore } from '../maintenance/stores.js';
@@ -342,7 +343,18 @@ export class Controller {
         timeoutMs: spec.timeoutMs,
         idleTimeoutMs: 30_000,
         overallTimeoutMs: 3_600_000,
-        backup: plan.backup && store ? { schedule: plan.backup.schedule, member: plan.backup.member, retention: { keep: plan.backup.keep ?? 10, maxAgeMs: plan.backup.maxAgeMs }, store } : undefined,
+        backup:
+          plan.backup && store
+            ? {
+                schedule: plan.backup.schedule,
+                member: plan.backup.member,
+                retention: { keep: plan.backup.keep ?? 10, maxAgeMs: plan.backup.maxAgeMs },
+                store,
+                // In-process, with etcd and etcdutl on the operator's PATH (not in the shipped image): a Job
+                // with an etcd image is not built yet, so without them each run says so.
+                restoreTest: plan.backup.restoreTest ? (findRestoreTools() ?? { missing: 'verify.restoreTest needs etcd and etcdutl on the operator PATH (a restore Job is not implemented yet)' }) : undefined,
+              }
+            : undefined,
         defragmentation: plan.defragmentation && { ...plan.defragmentation, disarmNoSpace: plan.defragmentation.disarmNoSpace },
       },
       {

@@ -112,6 +112,7 @@ export const specSchema: Schema = obj(
           },
           { 'x-kubernetes-validations': [{ rule: 'has(self.local) != has(self.s3)', message: 'backup.destination needs exactly one of local or s3' }] },
         ),
+        verify: obj('Checks beyond etcd\u2019s hash.', { restoreTest: bool('Restore each stored snapshot into a scratch single-member etcd and count its keys (needs etcd and etcdutl on the operator PATH).', { default: false }) }, { default: {} }),
       },
       { required: ['schedule', 'destination'] },
     ),
@@ -212,6 +213,7 @@ export const statusSchema: Schema = obj('Observed health, written by the operato
     verified: bool("etcd's hash matched."),
     retained: int('Snapshots kept after retention.'),
     nextScheduleTime: str('When the next run is due.', { format: 'date-time' }),
+    restoreTest: obj('The last restore test (verify.restoreTest).', { time: str('When.', { format: 'date-time' }), keys: int('Keys in the restored member.', { format: 'int64' }) }),
   }),
   maintenance: obj('Scheduled maintenance (spec.maintenance).', {
     lastDefragmentation: obj('The last defragmentation that touched members.', {

@@ -31,6 +31,7 @@ export interface BackupSpec {
     local?: { path: string };
     s3?: { endpoint?: string; bucket: string; prefix?: string; region?: string; forcePathStyle?: boolean; secretName: string; accessKeyIdKey?: string; secretAccessKeyKey?: string };
   };
+  verify?: { restoreTest?: boolean };
 }
 
 /** spec.maintenance.defragmentation (SPEC §9), opt-in. */
@@ -54,6 +55,8 @@ export interface BackupStatusFields {
   verified?: boolean;
   retained?: number;
   nextScheduleTime?: string;
+  /** verify.restoreTest: when the last stored snapshot was restored into a scratch etcd, and its key count. */
+  restoreTest?: { time: string; keys: number };
 }
 
 export interface MaintenanceStatusFields {

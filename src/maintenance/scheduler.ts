@@ -11,6 +11,7 @@ import { runBackup, type BackupOutcome, type MemberPreference } from './backup.j
 import { planDefrag, probeMembers, runDefrag, type DefragThresholds } from './defrag.js';
 import type { Retention } from './retention.js';
 import { dueRun, parseSchedule, periodAt, type Schedule } from './schedule.js';
+import { restoreTest, type RestoreTools } from './restoreTest.js';
 import { SnapshotError } from './snapshot.js';
 import type { SnapshotStore } from './stores.js';
 
@@ -19,6 +20,8 @@ export interface BackupConfig {
   member: MemberPreference;
   retention: Retention;
   store: SnapshotStore;
+  /** verify.restoreTest: restore each stored snapshot into a scratch etcd with these tools and count its keys. */
+  restoreTest?: RestoreTools | { missing: string };
 }
 
 export interface DefragConfig extends DefragThresholds {
@@ -63,7 +66,7 @@ export interface BackupReadyCheck {
 }
 
 /** Why a backup failed, as the etcd_backup_failures_total{reason} label (SnapshotError reasons + Store). */
-export const BACKUP_FAILURE_REASONS = ['Unavailable', 'Stalled', 'HashMismatch', 'Truncated', 'Write', 'Corrupt', 'Store'] as const;
+export const BACKUP_FAILURE_REASONS = ['Unavailable', 'Stalled', 'HashMismatch', 'Truncated', 'Write', 'Corrupt', 'Store', 'RestoreTest'] as const;
 
 export interface MaintenanceCounters {
   backupFailures: Map<string, number>;
@@ -240,6 +243,20 @@ export class MaintenanceScheduler {
       });
       return;
     }
+    let restored: { time: string; keys: number } | undefined;
+    if (b.restoreTest) {
+      try {
+        const tools = b.restoreTest;
+        if ('missing' in tools) throw new Error(tools.missing);
+        const r = await b.store.withLocalCopy(out.name, (file) => restoreTest(file, tools, this.cfg.timeoutMs * 12));
+        restored = { time: iso(this.now()), keys: r.keys };
+      } catch (e) {
+        this.counters.backupFailures.set('RestoreTest', (this.counters.backupFailures.get('RestoreTest') ?? 0) + 1);
+        this.backup.lastError = `${out.location} was stored but its restore test failed: ${(e as Error).message}`;
+        this.deps.onEvent({ type: 'Warning', reason: 'BackupFailed', message: this.backup.lastError });
+        return;
+      }
+    }
     this.counters.backupDurations.push(out.durationSeconds);
     const t = iso(this.now());
     Object.assign(this.backup, {
@@ -252,12 +269,13 @@ export class MaintenanceScheduler {
       durationSeconds: Math.round(out.durationSeconds * 1000) / 1000,
       verified: true,
       retained: out.retained,
+      ...(restored ? { restoreTest: restored } : {}),
     } satisfies BackupStatus);
     delete this.backup.lastError;
     this.deps.onEvent({
       type: 'Normal',
       reason: 'BackupSucceeded',
-      message: `snapshot of revision ${out.revision} from ${out.endpoint} (${out.role}), ${human(out.sizeBytes)} in ${out.durationSeconds.toFixed(1)}s, sha256 ${out.sha256.slice(0, 12)}…, at ${out.location}; ${out.retained} kept${out.removed.length ? `, ${out.removed.length} removed by retention` : ''}`,
+      message: `snapshot of revision ${out.revision} from ${out.endpoint} (${out.role}), ${human(out.sizeBytes)} in ${out.durationSeconds.toFixed(1)}s, sha256 ${out.sha256.slice(0, 12)}…, at ${out.location}${restored ? `, restore-tested: ${restored.keys} keys` : ''}; ${out.retained} kept${out.removed.length ? `, ${out.removed.length} removed by retention` : ''}`,
     });
   }
 

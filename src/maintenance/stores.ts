@@ -5,7 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough, type Writable } from 'node:stream';
+import os from 'node:os';
+import { PassThrough, Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { writeFileAtomically } from './snapshot.js';
 import { clusterPath, parseObjectName, type BackupObject } from './retention.js';
 
@@ -19,6 +21,8 @@ export interface SnapshotStore {
   ): Promise<T>;
   list(cluster: string): Promise<BackupObject[]>;
   remove(name: string): Promise<void>;
+  /** Run `use` on a local file holding the object (the file itself, or a temporary download removed after). */
+  withLocalCopy<T>(name: string, use: (file: string) => Promise<T>): Promise<T>;
 }
 
 function shaLine(name: string, sha256: string): string {
@@ -68,6 +72,10 @@ export class LocalStore implements SnapshotStore {
       });
     }
     return out;
+  }
+
+  withLocalCopy<T>(name: string, use: (file: string) => Promise<T>): Promise<T> {
+    return use(this.url(name));
   }
 
   async remove(name: string): Promise<void> {
@@ -230,6 +238,26 @@ export class S3Store implements SnapshotStore {
       await c.send(new m.DeleteObjectCommand({ Bucket: this.s.bucket, Key: this.key(name) }));
     } catch (e) {
       throw new Error(`deleting ${this.url(name)} failed: ${describeS3Error(e)}`);
+    }
+  }
+
+  /** Download to a 0600 temporary file (streamed), run `use`, remove it. */
+  async withLocalCopy<T>(name: string, use: (file: string) => Promise<T>): Promise<T> {
+    const { m, c } = await this.sdk();
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'etcd-monitor-s3-copy-'));
+    const file = path.join(dir, path.posix.basename(name));
+    try {
+      let body;
+      try {
+        body = (await c.send(new m.GetObjectCommand({ Bucket: this.s.bucket, Key: this.key(name) }))).Body;
+      } catch (e) {
+        throw new Error(`downloading ${this.url(name)} failed: ${describeS3Error(e)}`);
+      }
+      if (!(body instanceof Readable)) throw new Error(`downloading ${this.url(name)}: no body`);
+      await pipeline(body, fs.createWriteStream(file, { mode: 0o600 }));
+      return await use(file);
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
     }
   }
 

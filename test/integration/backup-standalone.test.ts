@@ -22,15 +22,16 @@ describe('scheduled backups, standalone (real etcd 3.5)', function () {
   let cluster: EtcdCluster;
   let app: StandaloneApp | undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-sbackup-'));
-  const start = async (extra: string[]): Promise<StandaloneApp> => {
+  const start = async (extra: string[], env: NodeJS.ProcessEnv = {}): Promise<StandaloneApp> => {
     const v = parseFlags([`--endpoints=${cluster.endpoints.join(',')}`, '--interval=1s', '--api-host=127.0.0.1', '--api-port=0', '--cluster-name=demo', ...extra], MONITOR_FLAGS);
-    const { conn, cfg } = monitorConfig(v, {});
+    const { conn, cfg } = monitorConfig(v, env);
     return startStandalone(conn, cfg, { metrics: true, writeProbe: false }, createLogger('error', 'json'));
   };
 
   before(async () => {
     const v = etcdVersions().find((x) => x.name === 'etcd 3.5')!;
     cluster = await EtcdCluster.start({ size: 3, binary: v.binary, etcdctl: v.etcdctl });
+    for (let i = 0; i < 7; i++) await cluster.etcdctl(['put', `/standalone/k${i}`, 'v']);
   });
   after(async () => {
     await app?.stop();
@@ -69,6 +70,27 @@ describe('scheduled backups, standalone (real etcd 3.5)', function () {
     expect(s.conditions.find((c) => c.type === 'BackupReady')).to.include({ status: 'True' });
     await app.stop();
     app = undefined;
+  });
+
+  it('restore-tests each snapshot in a scratch etcd (--backup-restore-test) and counts its keys', async () => {
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    const tools = path.resolve('.cache/bin');
+    fs.symlinkSync(path.join(tools, 'etcd-3.5'), path.join(bin, 'etcd'));
+    fs.symlinkSync(path.join(tools, 'etcdutl-3.5'), path.join(bin, 'etcdutl'));
+    app = await start(['--backup-schedule=@every 2s', `--backup-dir=${path.join(dir, 'rt')}`, '--backup-restore-test'], { PATH: bin });
+    const s = await waitFor(
+      'a restore-tested backup',
+      async () => ((await getJson(`${app!.url}/api/v1/cluster/status`)).body as EtcdMonitorStatus).backup?.restoreTest ?? undefined,
+      30_000,
+      250,
+    );
+    // The seven keys written before, counted in the restored member.
+    expect(s.keys).to.equal(7);
+    expect(Date.parse(s.time)).to.be.greaterThan(0);
+    await app.stop();
+    app = undefined;
+    expect(() => monitorConfig(parseFlags([`--endpoints=${cluster.endpoints[0]}`, '--backup-schedule=@daily', '--backup-dir=/tmp/x', '--backup-restore-test'], MONITOR_FLAGS), { PATH: '/nonexistent' })).to.throw(/needs etcd and etcdutl/);
   });
 
   it('refuses half or wrong backup flags with usage (exit 2)', async () => {

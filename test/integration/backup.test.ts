@@ -119,6 +119,14 @@ describe('backups to a local folder and to S3 (real etcd 3.5, real S3 server)', 
         const v = await verifySnapshotFile(local);
         expect(v.problem).to.equal(undefined);
         expect(v.summary!.liveKeys).to.equal(60);
+        // The store's own streamed download (used by the restore test) gives the same, and cleans up.
+        let copy = '';
+        const v2 = await store.withLocalCopy(names[2]!, async (f) => {
+          copy = f;
+          return verifySnapshotFile(f);
+        });
+        expect(v2.sha256).to.equal(v.sha256);
+        expect(fs.existsSync(copy)).to.equal(false);
         const sha = await c.send(new GetObjectCommand({ Bucket: 'etcd', Key: `backups/${names[2]}.sha256` }));
         expect(await sha.Body!.transformToString()).to.equal(`${createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest('hex')}  ${path.basename(names[2]!)}\n`);
       } finally {

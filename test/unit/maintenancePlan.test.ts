@@ -13,7 +13,7 @@ describe('maintenance plan from the spec', () => {
 
   it('takes a local destination with defaults, and defragmentation thresholds', () => {
     const p = maintenancePlan({ ...base, backup: { schedule: '@daily', destination: { local: { path: '/backups' } } }, maintenance: { defragmentation: { schedule: '30 3 * * 0' } } }, {});
-    expect(p).to.deep.include({ backup: { schedule: '@daily', member: 'follower', keep: undefined, maxAgeMs: undefined, destination: { kind: 'local', path: '/backups' } } });
+    expect(p).to.deep.include({ backup: { schedule: '@daily', member: 'follower', keep: undefined, maxAgeMs: undefined, destination: { kind: 'local', path: '/backups' }, restoreTest: false } });
     expect(p).to.deep.include({ defragmentation: { schedule: '30 3 * * 0', minFragmentationPercent: 50, minReclaimableBytes: 104857600, disarmNoSpace: false } });
   });
 
