@@ -14,6 +14,11 @@ mkdir -p "$cache" "$bin"
 TOOLS="
 kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver
 kubectl kube k8s.io/kubernetes/cmd/kubectl kubectl
+kubelet kube k8s.io/kubernetes/cmd/kubelet kubelet
+kubeadm kube k8s.io/kubernetes/cmd/kubeadm kubeadm
+kube-controller-manager kube k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager
+kube-scheduler kube k8s.io/kubernetes/cmd/kube-scheduler kube-scheduler
+kube-proxy kube k8s.io/kubernetes/cmd/kube-proxy kube-proxy
 helm helm helm.sh/helm/v3/cmd/helm helm
 etcd-3.5 etcd35 go.etcd.io/etcd/server/v3 etcd
 etcdctl-3.5 etcd35 go.etcd.io/etcd/etcdctl/v3 etcdctl
@@ -23,6 +28,13 @@ etcd-benchmark etcdbench go.etcd.io/etcd/v3/tools/benchmark benchmark
 prometheus prometheus github.com/prometheus/prometheus/cmd/prometheus prometheus
 alertmanager alertmanager github.com/prometheus/alertmanager/cmd/alertmanager alertmanager
 docker-compose compose github.com/docker/compose/v2/cmd docker-compose
+etcd-kind etcdkind go.etcd.io/etcd/server/v3 etcd
+kind kind sigs.k8s.io/kind kind
+crictl critools sigs.k8s.io/cri-tools/cmd/crictl crictl
+coredns coredns github.com/coredns/coredns coredns
+local-path-provisioner localpath github.com/rancher/local-path-provisioner local-path-provisioner
+prometheus-operator promop github.com/prometheus-operator/prometheus-operator/cmd/operator operator
+prometheus-config-reloader promop github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader prometheus-config-reloader
 etcdutl-3.5 etcdutl35 go.etcd.io/etcd/etcdutl/v3 etcdutl
 etcdutl-3.6 etcdutl36 go.etcd.io/etcd/etcdutl/v3 etcdutl
 versitygw versitygw github.com/versity/versitygw/cmd/versitygw versitygw

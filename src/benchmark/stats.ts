@@ -3,9 +3,6 @@
  * nearest-rank percentiles and an etcd-style linear histogram. Pure: no I/O, no clocks.
  */
 
-/** The percentiles etcd's benchmark prints (pkg/report). */
-export const PERCENTILES = [10, 25, 50, 75, 90, 95, 99, 99.9] as const;
-
 export interface LatencySummary {
   count: number;
   min: number;

@@ -7,7 +7,7 @@ import type { ConnectionOptions } from '../etcd/grpc.js';
 
 export class UsageError extends Error {}
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export const CONNECTION_FLAGS: Options = {
   endpoints: { type: 'string' },
@@ -28,10 +28,15 @@ export const CONNECTION_FLAGS: Options = {
 export type Values = Record<string, string | boolean | undefined>;
 
 export function parseFlags(argv: string[], options: Options): Values {
+  return parseCommandLine(argv, options, 0).values;
+}
+
+/** Flags and up to `maxPositionals` positional arguments (more, or an unknown flag, is a UsageError). */
+export function parseCommandLine(argv: string[], options: Options, maxPositionals: number): { values: Values; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    return values as Values;
+    if (positionals.length > maxPositionals) throw new UsageError(`unexpected argument "${positionals[maxPositionals]}"`);
+    return { values: values as Values, positionals };
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError((e as Error).message);

@@ -22,12 +22,12 @@ import {
   choiceFlag,
   connectionConfig,
   numberFlag,
-  parseFlags,
   str,
   type ConnectionConfig,
   type Values,
 } from './args.js';
-import type { Io } from './main.js';
+import { runCommand } from './command.js';
+import type { Io } from './io.js';
 import { BENCHMARK_USAGE } from './usage.js';
 
 export const BENCHMARK_FLAGS = {
@@ -83,31 +83,12 @@ export function benchmarkInput(v: Values): BenchmarkInput {
   };
 }
 
-export async function runBenchmarkCommand(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
-  let v: Values;
-  try {
-    v = parseFlags(argv, BENCHMARK_FLAGS);
-  } catch (e) {
-    io.err(`etcd-monitor benchmark: ${(e as Error).message}\n\n${BENCHMARK_USAGE}`);
-    return 2;
-  }
-  if (v.help) {
-    io.out(BENCHMARK_USAGE);
-    return 0;
-  }
-  let conn: ConnectionConfig;
-  let input: BenchmarkInput;
-  try {
-    conn = connectionConfig(v, io.env);
-    input = benchmarkInput(v);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`etcd-monitor benchmark: ${e.message}\n\n${BENCHMARK_USAGE}`);
-      return 2;
-    }
-    throw e;
-  }
-  return execute(input, conn, v.json === true, io, signal, 'etcd-monitor benchmark');
+export function runBenchmarkCommand(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
+  return runCommand(argv, io, { name: 'etcd-monitor benchmark', usage: BENCHMARK_USAGE, flags: BENCHMARK_FLAGS }, (v) => {
+    const conn = connectionConfig(v, io.env);
+    const input = benchmarkInput(v);
+    return execute(input, conn, v.json === true, io, signal, 'etcd-monitor benchmark');
+  });
 }
 
 /** Monitor flags that make no sense for a benchmark; named in a warning when given with --run-benchmark. */

@@ -3,6 +3,7 @@
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { UsageError } from './args.js';
+import type { Io } from './io.js';
 import { MAIN_USAGE } from './usage.js';
 import { runMonitor } from './monitorCommand.js';
 import { runStatus } from './statusCommand.js';
@@ -10,11 +11,7 @@ import { runBenchmarkCommand } from './benchmarkCommand.js';
 import { runOperator } from './operatorCommand.js';
 import { runSnapshot } from './snapshotCommand.js';
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  env: NodeJS.ProcessEnv;
-}
+export type { Io };
 
 const processIo: Io = {
   out: (s) => process.stdout.write(s + '\n'),

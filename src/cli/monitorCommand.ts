@@ -1,5 +1,4 @@
 /** `etcd-monitor monitor` (standalone mode): one cluster, the HTTP API and /metrics. */
-import { createDashboard } from '../api/dashboard/index.js';
 import { ApiServer } from '../api/server.js';
 import { EtcdProber } from '../etcd/probe.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../health/evaluate.js';
@@ -7,9 +6,10 @@ import { createLogger, type LogFormat, type Logger } from '../log.js';
 import { MetricsExporter } from '../metrics/exporter.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import { MonitorRegistry } from '../monitor/registry.js';
-import { CONNECTION_FLAGS, UsageError, choiceFlag, connectionConfig, durationFlag, type ConnectionConfig, numberFlag, parseFlags, str, type Values } from './args.js';
+import { CONNECTION_FLAGS, UsageError, choiceFlag, connectionConfig, durationFlag, type ConnectionConfig, numberFlag, str, type Values } from './args.js';
 import { runGuideBenchmark } from './benchmarkCommand.js';
-import type { Io } from './main.js';
+import { runCommand, startServing, waitForStop } from './command.js';
+import type { Io } from './io.js';
 import { MONITOR_USAGE } from './usage.js';
 import { MAINTENANCE_FLAGS, maintenanceConfig } from './maintenanceFlags.js';
 import { MemberClient } from '../etcd/grpc.js';
@@ -83,46 +83,19 @@ export function monitorConfig(v: Values, env: NodeJS.ProcessEnv): { conn: Connec
   return { conn, cfg };
 }
 
-export async function runMonitor(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
-  let v: Values;
-  try {
-    v = parseFlags(argv, MONITOR_FLAGS);
-  } catch (e) {
-    io.err(`etcd-monitor monitor: ${(e as Error).message}\n\n${MONITOR_USAGE}`);
-    return 2;
-  }
-  if (v.help) {
-    io.out(MONITOR_USAGE);
+export function runMonitor(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
+  return runCommand(argv, io, { name: 'etcd-monitor monitor', usage: MONITOR_USAGE, flags: MONITOR_FLAGS }, async (v) => {
+    if (v['run-benchmark'] || v['benchmark-type'] !== undefined || v['benchmark-ops'] !== undefined) return runGuideBenchmark(v, io, signal);
+    const { conn, cfg } = monitorConfig(v, io.env);
+    const metricsUrls = str(v, 'metrics-urls')?.split(',').map((s) => s.trim()).filter(Boolean);
+    if (metricsUrls && metricsUrls.length !== conn.endpoints.length) throw new UsageError(`--metrics-urls needs one URL per endpoint (${conn.endpoints.length})`);
+    const log = createLogger(cfg.logLevel, cfg.logFormat);
+    const app = await startStandalone(conn, cfg, { metrics: v['no-member-metrics'] !== true, metricsUrls, writeProbe: v['write-probe'] === true }, log);
+    await waitForStop(signal);
+    log.info('stopping');
+    await app.stop();
     return 0;
-  }
-  if (v['run-benchmark'] || v['benchmark-type'] !== undefined || v['benchmark-ops'] !== undefined) return runGuideBenchmark(v, io, signal);
-  let conn: ConnectionConfig;
-  let cfg: StandaloneConfig;
-  try {
-    ({ conn, cfg } = monitorConfig(v, io.env));
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`etcd-monitor monitor: ${e.message}\n\n${MONITOR_USAGE}`);
-      return 2;
-    }
-    throw e;
-  }
-  const metricsUrls = str(v, 'metrics-urls')?.split(',').map((s) => s.trim()).filter(Boolean);
-  if (metricsUrls && metricsUrls.length !== conn.endpoints.length) {
-    io.err(`etcd-monitor monitor: --metrics-urls needs one URL per endpoint (${conn.endpoints.length})\n\n${MONITOR_USAGE}`);
-    return 2;
-  }
-  const log = createLogger(cfg.logLevel, cfg.logFormat);
-  const app = await startStandalone(conn, cfg, { metrics: v['no-member-metrics'] !== true, metricsUrls, writeProbe: v['write-probe'] === true }, log);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    signal?.addEventListener('abort', stop, { once: true });
   });
-  log.info('stopping');
-  await app.stop();
-  return 0;
 }
 
 export interface StandaloneApp {
@@ -169,19 +142,11 @@ export async function startStandalone(
       lastPhase = s.phase;
     }
   });
-  const dashboard = createDashboard(registry, { token: cfg.apiToken });
-  const api = new ApiServer(
-    registry,
-    exporter,
-    { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => monitor.rounds > 0, extraRoutes: dashboard.routes },
-    log,
-  );
-  const addr = await api.listen();
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const serving = await startServing(registry, exporter, { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => monitor.rounds > 0 }, log);
   log.info('etcd-monitor started', {
     cluster: conn.clusterName,
     endpoints: conn.endpoints.map((e) => e.url),
-    api: `http://${host}:${addr.port}`,
+    api: serving.listenUrl,
     interval: `${cfg.interval}ms`,
     timeout: `${conn.timeoutMs}ms`,
     tls: Boolean(conn.conn.tls),
@@ -192,12 +157,12 @@ export async function startStandalone(
     registry,
     monitor,
     exporter,
-    api,
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`,
+    api: serving.api,
+    url: serving.url,
     async stop() {
-      dashboard.close();
+      serving.dashboard.close();
       await registry.stopAll();
-      await api.close();
+      await serving.api.close();
     },
   };
 }

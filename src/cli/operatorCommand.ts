@@ -1,6 +1,5 @@
 /** `etcd-monitor operator`: watch EtcdMonitor resources and monitor every cluster they name. */
 import os from 'node:os';
-import { createDashboard } from '../api/dashboard/index.js';
 import { ApiServer } from '../api/server.js';
 import { Controller } from '../controller/controller.js';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../controller/kube.js';
@@ -9,8 +8,9 @@ import { OperatorMetrics } from '../controller/metrics.js';
 import { createLogger, type Logger } from '../log.js';
 import { MetricsExporter } from '../metrics/exporter.js';
 import { MonitorRegistry } from '../monitor/registry.js';
-import { UsageError, choiceFlag, durationFlag, numberFlag, parseFlags, str, type Values } from './args.js';
-import type { Io } from './main.js';
+import { UsageError, choiceFlag, durationFlag, numberFlag, str, type Values } from './args.js';
+import { runCommand, startServing, waitForStop } from './command.js';
+import type { Io } from './io.js';
 import { OPERATOR_USAGE } from './usage.js';
 
 export const OPERATOR_FLAGS = {
@@ -114,14 +114,16 @@ export async function startOperator(cfg: OperatorConfig, kube: KubeClient, log: 
     metrics.isLeader.set(0);
     await c?.stop();
   };
-  const dashboard = createDashboard(registry, { token: cfg.apiToken });
-  const api = new ApiServer(
+  // Ready: the leader (or the only replica) once its informer has synced; a standby while it reaches the
+  // API server, i.e. can take over. (A standby that is never Ready deadlocks Deployment rollouts and
+  // `helm --wait`: the new Pods cannot become leader while the old leader runs, and it is not removed
+  // until they are Ready.)
+  const serving = await startServing(
     registry,
     exporter,
-    { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => Boolean(controller?.synced), extraRoutes: dashboard.routes },
+    { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => (controller ? controller.synced : Boolean(elector?.inContact)) },
     log,
   );
-  const addr = await api.listen();
   if (cfg.leaderElect) {
     metrics.isLeader.set(0);
     elector = new LeaderElector(
@@ -139,53 +141,40 @@ export async function startOperator(cfg: OperatorConfig, kube: KubeClient, log: 
     labelSelector: cfg.labelSelector,
     leaderElect: cfg.leaderElect,
     identity: cfg.identity,
-    api: `http://${addr.address}:${addr.port}`,
+    api: serving.listenUrl,
   });
   return {
     registry,
-    api,
-    url: `http://${addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address}:${addr.port}`,
+    api: serving.api,
+    url: serving.url,
     controller: () => controller,
     elector,
     async stop() {
-      dashboard.close();
+      serving.dashboard.close();
       await elector?.stop();
       await stopController();
       await registry.stopAll();
-      await api.close();
+      await serving.api.close();
     },
   };
 }
 
-export async function runOperator(argv: string[], io: Io): Promise<number> {
-  let v: Values;
-  let cfg: OperatorConfig;
-  try {
-    v = parseFlags(argv, OPERATOR_FLAGS);
-    if (v.help) {
-      io.out(OPERATOR_USAGE);
-      return 0;
+export function runOperator(argv: string[], io: Io): Promise<number> {
+  return runCommand(argv, io, { name: 'etcd-monitor operator', usage: OPERATOR_USAGE, flags: OPERATOR_FLAGS }, async (v) => {
+    const cfg = operatorConfig(v, io.env);
+    const logFormat = str(v, 'log-format') !== undefined ? choiceFlag(v, 'log-format', ['json', 'text'] as const, 'json') : undefined;
+    const log = createLogger(choiceFlag(v, 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'), logFormat);
+    let kube: KubeClient;
+    try {
+      kube = createKubeClient(loadKubeConfig(cfg.kubeconfig));
+    } catch (e) {
+      io.err(`etcd-monitor operator: cannot load the Kubernetes configuration: ${(e as Error).message}`);
+      return 1;
     }
-    cfg = operatorConfig(v, io.env);
-  } catch (e) {
-    io.err(`etcd-monitor operator: ${(e as Error).message}\n\n${OPERATOR_USAGE}`);
-    return 2;
-  }
-  const logFormat = str(v, 'log-format') !== undefined ? choiceFlag(v, 'log-format', ['json', 'text'] as const, 'json') : undefined;
-  const log = createLogger(choiceFlag(v, 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'), logFormat);
-  let kube: KubeClient;
-  try {
-    kube = createKubeClient(loadKubeConfig(cfg.kubeconfig));
-  } catch (e) {
-    io.err(`etcd-monitor operator: cannot load the Kubernetes configuration: ${(e as Error).message}`);
-    return 1;
-  }
-  const app = await startOperator(cfg, kube, log);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+    const app = await startOperator(cfg, kube, log);
+    await waitForStop();
+    log.info('stopping');
+    await app.stop();
+    return 0;
   });
-  log.info('stopping');
-  await app.stop();
-  return 0;
 }

@@ -1,5 +1,4 @@
 /** `etcd-monitor snapshot save FILE` and `etcd-monitor snapshot verify FILE`. */
-import { parseArgs } from 'node:util';
 import { MemberClient } from '../etcd/grpc.js';
 import { humanBytes } from '../health/format.js';
 import { pickMember } from '../maintenance/backup.js';
@@ -19,7 +18,8 @@ import {
   type ConnectionConfig,
   type Values,
 } from './args.js';
-import type { Io } from './main.js';
+import { runCommand, type CommandInfo } from './command.js';
+import type { Io } from './io.js';
 import { SNAPSHOT_USAGE } from './usage.js';
 
 type MemberChoice = 'follower' | 'leader' | 'any';
@@ -32,18 +32,9 @@ const SAVE_FLAGS = {
   json: { type: 'boolean' },
 } as const;
 
-function parse(
-  argv: string[],
-  options: typeof SAVE_FLAGS | { json: { type: 'boolean' }; help: { type: 'boolean'; short: 'h' } },
-): { values: Values; file?: string } {
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-    return { values: values as Values, file: positionals[0] };
-  } catch (e) {
-    throw e instanceof UsageError ? e : new UsageError((e as Error).message);
-  }
-}
+const VERIFY_FLAGS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+const command = (flags: typeof SAVE_FLAGS | typeof VERIFY_FLAGS): CommandInfo => ({ name: 'etcd-monitor snapshot', usage: SNAPSHOT_USAGE, flags, positionals: 1 });
 
 export async function runSnapshot(argv: string[], io: Io): Promise<number> {
   const [verb, ...rest] = argv;
@@ -52,8 +43,8 @@ export async function runSnapshot(argv: string[], io: Io): Promise<number> {
       (verb === undefined ? io.err : io.out)(SNAPSHOT_USAGE);
       return verb === undefined ? 2 : 0;
     }
-    if (verb === 'save') return await save(rest, io);
-    if (verb === 'verify') return await verify(rest, io);
+    if (verb === 'save') return await runCommand(rest, io, command(SAVE_FLAGS), (v, [file]) => save(v, file, io));
+    if (verb === 'verify') return await runCommand(rest, io, command(VERIFY_FLAGS), (v, [file]) => verify(v, file, io));
     throw new UsageError(`unknown snapshot command "${verb}" (save or verify)`);
   } catch (e) {
     if (e instanceof UsageError) {
@@ -93,12 +84,7 @@ async function pickFrom(
   }
 }
 
-async function save(argv: string[], io: Io): Promise<number> {
-  const { values, file } = parse(argv, SAVE_FLAGS);
-  if (values.help) {
-    io.out(SNAPSHOT_USAGE);
-    return 0;
-  }
+async function save(values: Values, file: string | undefined, io: Io): Promise<number> {
   if (!file) throw new UsageError('snapshot save needs a FILE to write');
   const cfg = connectionConfig(values, io.env);
   const member = choiceFlag(values, 'member', ['follower', 'leader', 'any'] as const, 'follower');
@@ -149,12 +135,7 @@ async function save(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-async function verify(argv: string[], io: Io): Promise<number> {
-  const { values, file } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-  if (values.help) {
-    io.out(SNAPSHOT_USAGE);
-    return 0;
-  }
+async function verify(values: Values, file: string | undefined, io: Io): Promise<number> {
   if (!file) throw new UsageError('snapshot verify needs a FILE to check');
   let r: VerifyResult;
   try {

@@ -3,7 +3,6 @@
  * status and Events. Every change (watch event, probe round, secret refresh) becomes a key in the
  * work queue; reconciling a key is the only place that touches the API server for that resource.
  */
-import { createHash } from 'node:crypto';
 import type { EtcdMonitorStatus } from '../crd/types.js';
 import { EtcdProber, type ClusterProber } from '../etcd/probe.js';
 import type { Endpoint } from '../etcd/endpoints.js';
@@ -12,6 +11,7 @@ import type { ClusterEvent } from '../health/evaluate.js';
 import type { Logger } from '../log.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
+import { firstRoundPlan } from '../monitor/schedule.js';
 import { resolveSpec, type MaintenancePlan, type ResolvedSpec, type SecretLookup, type SecretsForSpec } from './config.js';
 import { MemberClient } from '../etcd/grpc.js';
 import { findRestoreTools } from '../maintenance/restoreTest.js';
@@ -22,9 +22,9 @@ import { MonitorInformer } from './informer.js';
 import type { EtcdMonitorObject, KubeClient } from './kube.js';
 import { mergePatch } from './mergePatch.js';
 import type { OperatorMetrics } from './metrics.js';
-import { invalidStatus, pausedStatus, pendingStatus } from './reconcile.js';
+import { invalidStatus, pausedStatus, pendingStatus } from './statusShapes.js';
 import { DEFAULT_HEARTBEAT_MS, decideWrite } from './statusPolicy.js';
-import { Limiter, WorkQueue } from './workqueue.js';
+import { DEFAULT_BACKOFF, Limiter, WorkQueue, type BackoffOptions } from './workqueue.js';
 
 export interface ControllerOptions {
   namespace?: string;
@@ -40,6 +40,8 @@ export interface ControllerOptions {
   pendingGraceMs?: number;
   /** Build the prober for a resource (the real one talks gRPC to the members). */
   proberFactory?: (endpoints: Endpoint[], conn: ConnectionOptions, opts: ConstructorParameters<typeof EtcdProber>[2]) => ClusterProber;
+  /** A failed reconcile (e.g. a refused status write) is retried after this per-key backoff. */
+  retryBackoff?: BackoffOptions;
 }
 
 interface Managed {
@@ -53,7 +55,6 @@ interface Managed {
   secrets: SecretsForSpec;
   secretsReadAt: number;
   secretsGeneration?: number;
-  roundsWritten: number;
   /** A monitor was started for this key by this controller (so any status we find is not inherited). */
   probedBefore: boolean;
   /** Write Pending from this time on unless the first verdict came first (see pendingGraceMs). */
@@ -65,32 +66,6 @@ interface Managed {
   store?: SnapshotStore;
   /** The S3 credentials as last read from their Secret; the store asks for them at every request. */
   s3Credentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
-/** Spread rounds over the interval so many resources do not probe in bursts: each key's phase in it. */
-export function spreadDelay(key: string, intervalMs: number): number {
-  const h = createHash('sha1').update(key).digest().readUInt32BE(0);
-  return h % Math.max(1, intervalMs);
-}
-
-/**
- * After a prompt first round: when the periodic rounds start. The key's spread phase, at least half an
- * interval after the first round (so the gap to the second round is within [interval/2, 1.5 interval)).
- */
-export function laterRoundsDelay(key: string, intervalMs: number): number {
-  const d = spreadDelay(key, intervalMs);
-  return d < intervalMs / 2 ? d + intervalMs : d;
-}
-
-/**
- * How a resource's monitor starts. A resource with no verdict for its current generation (new, changed,
- * was Pending or Paused, or re-connected by this controller) gets its first round promptly — at most
- * `concurrency` first rounds run at once — and later rounds at its spread phase. A resource whose verdict
- * for this generation was written earlier (operator restart, leader takeover) keeps showing it and is
- * first probed at its spread phase, so a restart does not probe every cluster at the same moment.
- */
-export function firstRoundPlan(key: string, intervalMs: number, prompt: boolean): { prompt: boolean; periodicDelayMs: number } {
-  return prompt ? { prompt: true, periodicDelayMs: laterRoundsDelay(key, intervalMs) } : { prompt: false, periodicDelayMs: spreadDelay(key, intervalMs) };
 }
 
 export class Controller {
@@ -115,10 +90,16 @@ export class Controller {
       watchdogMs: 120_000,
       pendingGraceMs: 1000,
       proberFactory: (e, c, o) => new EtcdProber(e, c, o),
+      retryBackoff: DEFAULT_BACKOFF,
       ...opts,
     };
     this.firstRounds = new Limiter(this.opts.concurrency);
-    this.queue = new WorkQueue(this.opts.concurrency, (k) => this.reconcile(k), (k, e) => this.log.error('reconcile failed', { key: k, error: String(e) }));
+    this.queue = new WorkQueue(
+      this.opts.concurrency,
+      (k) => this.reconcile(k),
+      (k, e, retryInMs, failures) => this.log.error('reconcile failed; retrying', { key: k, error: String(e), retryInMs, failures }),
+      { backoff: this.opts.retryBackoff },
+    );
     this.informer = new MonitorInformer(
       kube,
       { namespace: opts.namespace, labelSelector: opts.labelSelector, watchdogMs: this.opts.watchdogMs },
@@ -222,7 +203,7 @@ export class Controller {
     }
     let m = this.managed.get(key);
     if (!m) {
-      m = { pendingEvents: [], secrets: {}, secretsReadAt: 0, written: obj.status && obj.status.phase ? obj.status : undefined, roundsWritten: 0, probedBefore: false };
+      m = { pendingEvents: [], secrets: {}, secretsReadAt: 0, written: obj.status && obj.status.phase ? obj.status : undefined, probedBefore: false };
       if (m.written) m.lastWriteMs = Date.now();
       this.managed.set(key, m);
     }
@@ -253,64 +234,73 @@ export class Controller {
       return;
     }
 
-    if (!m.monitor || m.connectionKey !== spec.connectionKey) {
-      await this.stopMonitor(key, m);
-      const prober = this.opts.proberFactory(spec.endpoints, spec.conn, {
-        timeoutMs: spec.timeoutMs,
-        metrics: spec.metrics,
-        metricsUrls: spec.metricsUrls,
-        writeProbePrefix: spec.writeProbe ? '/etcd-monitor/probe/' : undefined,
-      });
-      const monitor = new ClusterMonitor({ name: key, intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, thresholds: spec.thresholds, generation }, prober, this.log);
-      // Continue from what was written (operator restart, failover, reconnect): the leader-change count
-      // goes on, conditions keep their transition times, and Events say only what changed since.
-      if (m.written) monitor.seedStatus(m.written);
-      monitor.on('round', (r) => {
-        const mm = this.managed.get(key);
-        if (!mm || mm.monitor !== monitor) return;
-        mm.pendingEvents.push(...r.evaluation.events);
-        this.queue.add(key);
-      });
-      monitor.on('maintenance', (ev) => {
-        const mm = this.managed.get(key);
-        if (!mm || mm.monitor !== monitor) return;
-        mm.pendingEvents.push(ev);
-        this.queue.add(key);
-      });
-      this.registry.add(monitor);
-      m.monitor = monitor;
-      m.connectionKey = spec.connectionKey;
-      await this.ensureMaintenance(key, obj, m, spec);
-      const w = m.written;
-      const verdictCurrent = w !== undefined && w.observedGeneration === generation && w.phase !== 'Pending' && w.phase !== 'Paused';
-      const plan = firstRoundPlan(key, spec.intervalMs, m.probedBefore || !verdictCurrent);
-      m.probedBefore = true;
-      monitor.start(plan.periodicDelayMs);
-      if (plan.prompt) void this.promptFirstRound(key, monitor);
-      this.log.info('monitoring EtcdMonitor', { key, endpoints: spec.endpoints.map((e) => e.url), interval: spec.intervalMs, tls: Boolean(spec.conn.tls), auth: Boolean(spec.conn.auth) });
-      if (!m.written || m.written.observedGeneration !== generation || m.written.phase === 'Paused') {
-        // Nothing current to show: Pending, unless the prompt first round answers within the grace period.
-        m.pendingDueMs = Date.now() + this.opts.pendingGraceMs;
-        m.pendingTimer = setTimeout(() => this.queue.add(key), this.opts.pendingGraceMs);
-        m.pendingTimer.unref?.();
-      }
-      return;
-    }
+    const { monitor, started } = await this.ensureMonitor(key, obj, m, spec);
+    if (started) return; // its first round (or the Pending timer) queues the key again
     // Same connection: thresholds, interval and generation may change in place.
-    m.monitor.config = { ...m.monitor.config, intervalMs: spec.intervalMs, thresholds: spec.thresholds, generation };
+    monitor.config = { ...monitor.config, intervalMs: spec.intervalMs, thresholds: spec.thresholds, generation };
     await this.ensureMaintenance(key, obj, m, spec);
 
-    const latest = m.monitor.latest;
+    const latest = monitor.latest;
     const events = m.pendingEvents.splice(0);
     for (const ev of events) await this.emit(obj, ev);
     if (latest) {
       this.cancelPending(m);
-      const status: EtcdMonitorStatus = { ...(m.monitor.status ?? latest.evaluation.status), observedGeneration: generation };
+      const status: EtcdMonitorStatus = { ...(monitor.status ?? latest.evaluation.status), observedGeneration: generation };
       await this.writeStatus(obj, m, status);
     } else if (m.pendingDueMs !== undefined && Date.now() >= m.pendingDueMs - 5) {
       this.cancelPending(m);
       await this.writeStatus(obj, m, pendingStatus(generation, nowIso));
     }
+  }
+
+  /**
+   * The ClusterMonitor for this spec: the running one while its connection (endpoints, TLS, auth) is
+   * unchanged; otherwise the old one is stopped and a new one made and started (`started`).
+   */
+  private async ensureMonitor(key: string, obj: EtcdMonitorObject, m: Managed, spec: ResolvedSpec): Promise<{ monitor: ClusterMonitor; started: boolean }> {
+    if (m.monitor && m.connectionKey === spec.connectionKey) return { monitor: m.monitor, started: false };
+    const generation = obj.metadata.generation;
+    await this.stopMonitor(key, m);
+    const prober = this.opts.proberFactory(spec.endpoints, spec.conn, {
+      timeoutMs: spec.timeoutMs,
+      metrics: spec.metrics,
+      metricsUrls: spec.metricsUrls,
+      writeProbePrefix: spec.writeProbe ? '/etcd-monitor/probe/' : undefined,
+    });
+    const monitor = new ClusterMonitor({ name: key, intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, thresholds: spec.thresholds, generation }, prober, this.log);
+    // Continue from what was written (operator restart, failover, reconnect): the leader-change count
+    // goes on, conditions keep their transition times, and Events say only what changed since.
+    if (m.written) monitor.seedStatus(m.written);
+    monitor.on('round', (r) => {
+      const mm = this.managed.get(key);
+      if (!mm || mm.monitor !== monitor) return;
+      mm.pendingEvents.push(...r.evaluation.events);
+      this.queue.add(key);
+    });
+    monitor.on('maintenance', (ev) => {
+      const mm = this.managed.get(key);
+      if (!mm || mm.monitor !== monitor) return;
+      mm.pendingEvents.push(ev);
+      this.queue.add(key);
+    });
+    this.registry.add(monitor);
+    m.monitor = monitor;
+    m.connectionKey = spec.connectionKey;
+    await this.ensureMaintenance(key, obj, m, spec);
+    const w = m.written;
+    const verdictCurrent = w !== undefined && w.observedGeneration === generation && w.phase !== 'Pending' && w.phase !== 'Paused';
+    const plan = firstRoundPlan(key, spec.intervalMs, m.probedBefore || !verdictCurrent);
+    m.probedBefore = true;
+    monitor.start(plan.periodicDelayMs);
+    if (plan.prompt) void this.promptFirstRound(key, monitor);
+    this.log.info('monitoring EtcdMonitor', { key, endpoints: spec.endpoints.map((e) => e.url), interval: spec.intervalMs, tls: Boolean(spec.conn.tls), auth: Boolean(spec.conn.auth) });
+    if (!m.written || m.written.observedGeneration !== generation || m.written.phase === 'Paused') {
+      // Nothing current to show: Pending, unless the prompt first round answers within the grace period.
+      m.pendingDueMs = Date.now() + this.opts.pendingGraceMs;
+      m.pendingTimer = setTimeout(() => this.queue.add(key), this.opts.pendingGraceMs);
+      m.pendingTimer.unref?.();
+    }
+    return { monitor, started: true };
   }
 
   /**
@@ -424,7 +414,6 @@ export class Controller {
       await this.kube.patchStatus(obj.metadata.namespace, obj.metadata.name, { status: patch });
       m.written = next;
       m.lastWriteMs = nowMs;
-      m.roundsWritten++;
       this.metrics?.statusPatches.inc({ reason: d.reason, result: 'ok' });
     } catch (e) {
       this.metrics?.statusPatches.inc({ reason: d.reason, result: 'error' });

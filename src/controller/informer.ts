@@ -25,8 +25,6 @@ export class MonitorInformer {
   private lastEventAt = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  restarts = 0;
-  relists = 0;
 
   constructor(
     private readonly kube: KubeClient,
@@ -67,7 +65,6 @@ export class MonitorInformer {
 
   private restart(reason: string, relist = false): void {
     if (this.stopped) return;
-    this.restarts++;
     this.onRestart(reason);
     this.handle?.stop();
     this.handle = undefined;
@@ -80,7 +77,6 @@ export class MonitorInformer {
     if (this.stopped) return;
     try {
       const { items, resourceVersion } = await this.kube.listMonitors(this.opts.namespace, this.opts.labelSelector);
-      this.relists++;
       const seen = new Set<string>();
       for (const o of items) {
         o.apiVersion ??= 'etcdmonitor.dev/v1alpha1';

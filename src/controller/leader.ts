@@ -23,6 +23,7 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private observed: { key: string; at: number } | undefined;
   private lastRenew = 0;
+  private lastContact = 0;
 
   constructor(
     private readonly kube: KubeClient,
@@ -33,6 +34,11 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** Whether the last lease round reached the API server within the lease duration: a standby that can take over. */
+  get inContact(): boolean {
+    return !this.stopped && Date.now() - this.lastContact < this.opts.leaseDurationMs;
   }
 
   start(): void {
@@ -49,6 +55,7 @@ export class LeaderElector {
     try {
       const ok = await this.tryAcquireOrRenew();
       const now = Date.now();
+      this.lastContact = now;
       if (ok) {
         this.lastRenew = now;
         if (!this.leading) {

@@ -225,11 +225,6 @@ export class EtcdProber implements ClusterProber {
     await Promise.all(this.clients.map((c) => c.connect(timeoutMs)));
   }
 
-  /** The gRPC client of the first endpoint, for tools that write (benchmark, disarm). */
-  client(i = 0): MemberClient {
-    return this.clients[i]!;
-  }
-
   close(): void {
     for (const c of this.clients) c.close();
     this.agents.destroy();

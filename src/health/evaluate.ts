@@ -18,7 +18,6 @@ import { buildConditions } from './conditions.js';
 import { transitions, type ClusterEvent } from './transitions.js';
 
 export { DEFAULT_THRESHOLDS, emptyMemory, type EvalConfig, type Memory, type Thresholds } from './analyse.js';
-export { LATENCY_CLEAR_RATIO } from './latency.js';
 export { errorsOf } from './members.js';
 export { memoryFromStatus, type ClusterEvent } from './transitions.js';
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import type { MemberClient } from '../etcd/grpc.js';
+import type { MemberClient, SnapshotChunk } from '../etcd/grpc.js';
 import { readBolt, readBoltMeta, type BoltMeta, type BoltSummary } from './bbolt.js';
 
 const HASH_BYTES = 32;
@@ -118,7 +118,7 @@ export async function streamSnapshot(
   try {
     await pipeline(
       call,
-      async function* (src: AsyncIterable<{ remaining_bytes?: string; blob?: Buffer }>) {
+      async function* (src: AsyncIterable<SnapshotChunk>) {
         // etcd sends 32 KiB messages; hashing and writing them 1 MiB at a time is much cheaper.
         let received = 0;
         let batch: Buffer[] = [];

@@ -15,45 +15,6 @@ import type { RoundResult } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
 import { BACKUP_FAILURE_REASONS } from '../maintenance/scheduler.js';
 
-interface GaugeSpec {
-  name: string;
-  help: string;
-  labelNames: string[];
-}
-
-const C = ['cluster'];
-const M = ['cluster', 'member'];
-
-const clusterGauges = {
-  healthy: { name: 'etcd_cluster_healthy', help: 'Whether the cluster is healthy: quorum of healthy voting members, one agreed leader, no alarm (1/0).', labelNames: C },
-  hasLeader: { name: 'etcd_cluster_has_leader', help: 'Whether the members agree on one leader (1/0).', labelNames: C },
-  memberCount: { name: 'etcd_cluster_member_count', help: 'Members in the cluster (member list, learners included).', labelNames: C },
-  quorum: { name: 'etcd_cluster_quorum_size', help: 'Voting members needed for quorum.', labelNames: C },
-  healthyMembers: { name: 'etcd_cluster_healthy_members', help: 'Members that answered Status and a linearizable read in the last round.', labelNames: C },
-  quotaRatio: { name: 'etcd_cluster_db_quota_used_ratio', help: 'Largest member database size divided by the backend quota.', labelNames: C },
-  readP99: { name: 'etcd_request_read_latency_p99_milliseconds', help: "p99 server handling time of Range requests over the last interval, from the members' gRPC histograms; when those are not exported, of the monitor's own health reads (the last 120; their max below 100, see status latency.readP99Kind).", labelNames: C },
-  writeP99: { name: 'etcd_request_write_latency_p99_milliseconds', help: "p99 server handling time of Put/DeleteRange/Txn requests over the last interval, from the members' gRPC histograms (or the opt-in write probe).", labelNames: C },
-  rate: { name: 'etcd_request_rate_per_second', help: 'gRPC requests handled per second across members over the last interval (grpc_server_handled_total).', labelNames: C },
-  up: { name: 'etcd_monitor_cluster_probe_success', help: 'Whether at least one member answered the last probe round (1/0).', labelNames: C },
-  lastProbe: { name: 'etcd_monitor_last_probe_timestamp_seconds', help: 'When the last probe round started.', labelNames: C },
-} satisfies Record<string, GaugeSpec>;
-
-const memberGauges = {
-  dbSize: { name: 'etcd_mvcc_db_total_size_bytes', help: 'Physically allocated size of the member backend database (Maintenance.Status dbSize).', labelNames: M },
-  committed: { name: 'etcd_server_proposals_committed_total', help: "Mirror of the member's etcd_server_proposals_committed_total.", labelNames: M },
-  pending: { name: 'etcd_server_proposals_pending', help: "Mirror of the member's etcd_server_proposals_pending.", labelNames: M },
-  failed: { name: 'etcd_server_proposals_failed_total', help: "Mirror of the member's etcd_server_proposals_failed_total.", labelNames: M },
-  memory: { name: 'etcd_server_memory_usage_bytes', help: "Resident memory of the member process (its process_resident_memory_bytes).", labelNames: M },
-  disk: { name: 'etcd_server_disk_usage_bytes', help: "Disk space held by the member's backend database file (Maintenance.Status dbSize; WAL and snapshots not included).", labelNames: M },
-  connections: { name: 'etcd_server_active_connections', help: 'Open gRPC calls and streams on the member (grpc_server_started_total - grpc_server_handled_total).', labelNames: M },
-  watchers: { name: 'etcd_server_watchers', help: "Watchers registered on the member (its etcd_debugging_mvcc_watcher_total).", labelNames: M },
-  healthy: { name: 'etcd_member_healthy', help: 'Whether the member answered Status and a linearizable read in the last round (1/0).', labelNames: M },
-  leader: { name: 'etcd_member_is_leader', help: 'Whether the member is the agreed leader (1/0).', labelNames: M },
-  learner: { name: 'etcd_member_is_learner', help: 'Whether the member is a learner (non-voting) (1/0).', labelNames: M },
-  lag: { name: 'etcd_member_raft_index_lag', help: "How many raft entries the member's committed index trails the leader's.", labelNames: M },
-  alarm: { name: 'etcd_member_alarm', help: 'Whether the alarm is active on the member (1/0), from Maintenance.Alarm.', labelNames: ['cluster', 'member', 'alarm'] },
-} satisfies Record<string, GaugeSpec>;
-
 type MemberFigure = RoundResult['evaluation']['members'][number];
 
 /** Every family this exporter writes, in order: what each sample line shows. */
@@ -72,16 +33,6 @@ function epoch(t: string | undefined): number | undefined {
 const BACKUP_BUCKETS = [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 const BACKUP_LES = [...BACKUP_BUCKETS.map((b) => `${b}`), '+Inf'];
 
-/** Scheduled maintenance (SPEC §9): present only for clusters with a backup or defragmentation schedule. */
-const maintenanceGauges = {
-  lastSuccess: { name: 'etcd_backup_last_success_timestamp_seconds', help: 'When the last backup whose etcd hash matched was stored.', labelNames: C },
-  lastSize: { name: 'etcd_backup_last_size_bytes', help: 'Size of the last stored backup (database plus its 32-byte hash).', labelNames: C },
-  lastRevision: { name: 'etcd_backup_last_revision', help: "The member's revision when the last stored backup began.", labelNames: C },
-  retained: { name: 'etcd_backup_retained_snapshots', help: 'Backups of this cluster kept in the destination after retention.', labelNames: C },
-  period: { name: 'etcd_backup_schedule_period_seconds', help: 'Length of one backup schedule period (stale after two).', labelNames: C },
-  scheduleStart: { name: 'etcd_backup_schedule_start_timestamp_seconds', help: 'When the backup schedule was first seen (a schedule with no success yet is stale two periods after it).', labelNames: C },
-  defragLast: { name: 'etcd_defrag_last_timestamp_seconds', help: 'When the last defragmentation ran (completed or stopped part-way).', labelNames: C },
-} satisfies Record<string, GaugeSpec>;
 
 const PROBE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const PROBE_LES = [...PROBE_BUCKETS.map((b) => `${b}`), '+Inf'];
@@ -99,48 +50,48 @@ const probeErrorsSpec = {
   help: 'Failed probe calls by kind (status, health, alarms, metrics, member_list, write).',
 };
 
-const cg = clusterGauges;
-const mg = memberGauges;
-const clusterFamily = (spec: GaugeSpec, value: (r: RoundResult) => number | undefined): Family => ({ name: spec.name, help: spec.help, type: 'gauge', kind: 'cluster', value });
-const memberFamily = (spec: GaugeSpec, value: (m: MemberFigure) => number | undefined): Family => ({ name: spec.name, help: spec.help, type: 'gauge', kind: 'member', value });
+/** A gauge per cluster (label cluster) or per member (labels cluster, member), read from the latest round. */
+const clusterGauge = (name: string, help: string, value: (r: RoundResult) => number | undefined): Family => ({ name, help, type: 'gauge', kind: 'cluster', value });
+const memberGauge = (name: string, help: string, value: (m: MemberFigure) => number | undefined): Family => ({ name, help, type: 'gauge', kind: 'member', value });
 
+/** Every family, in output order: the one table of what /metrics shows (scheduled maintenance, SPEC §9, only for clusters with a schedule). */
 const FAMILIES: Family[] = [
-  clusterFamily(cg.healthy, (r) => (r.evaluation.status.healthy ? 1 : 0)),
-  clusterFamily(cg.hasLeader, (r) => (r.evaluation.status.hasLeader ? 1 : 0)),
-  clusterFamily(cg.memberCount, (r) => r.evaluation.status.memberCount),
-  clusterFamily(cg.quorum, (r) => r.evaluation.status.quorumSize),
-  clusterFamily(cg.healthyMembers, (r) => r.evaluation.status.healthyMembers),
-  clusterFamily(cg.quotaRatio, (r) => (r.evaluation.status.dbQuotaUsedPercent !== undefined ? r.evaluation.status.dbQuotaUsedPercent / 100 : undefined)),
-  clusterFamily(cg.readP99, (r) => r.evaluation.status.latency.readP99Ms),
-  clusterFamily(cg.writeP99, (r) => r.evaluation.status.latency.writeP99Ms),
-  clusterFamily(cg.rate, (r) => r.evaluation.status.requestRatePerSecond),
-  clusterFamily(cg.up, (r) => (r.evaluation.status.phase === 'Unreachable' ? 0 : 1)),
-  clusterFamily(cg.lastProbe, (r) => r.observation.time / 1000),
-  memberFamily(mg.dbSize, (m) => m.dbSizeBytes),
-  memberFamily(mg.committed, (m) => m.metrics?.proposalsCommitted),
-  memberFamily(mg.pending, (m) => m.metrics?.proposalsPending),
-  memberFamily(mg.failed, (m) => m.metrics?.proposalsFailed),
-  memberFamily(mg.memory, (m) => m.metrics?.residentMemoryBytes),
-  memberFamily(mg.disk, (m) => m.dbSizeBytes),
-  memberFamily(mg.connections, (m) => m.metrics?.openGrpcCalls),
-  memberFamily(mg.watchers, (m) => m.metrics?.watchers),
-  memberFamily(mg.healthy, (m) => (m.healthy ? 1 : 0)),
-  memberFamily(mg.leader, (m) => (m.isLeader ? 1 : 0)),
-  memberFamily(mg.learner, (m) => (m.isLearner ? 1 : 0)),
-  memberFamily(mg.lag, (m) => m.raftIndexLag),
-  { name: mg.alarm.name, help: mg.alarm.help, type: 'gauge', kind: 'alarm' },
+  clusterGauge('etcd_cluster_healthy', 'Whether the cluster is healthy: quorum of healthy voting members, one agreed leader, no alarm (1/0).', (r) => (r.evaluation.status.healthy ? 1 : 0)),
+  clusterGauge('etcd_cluster_has_leader', 'Whether the members agree on one leader (1/0).', (r) => (r.evaluation.status.hasLeader ? 1 : 0)),
+  clusterGauge('etcd_cluster_member_count', 'Members in the cluster (member list, learners included).', (r) => r.evaluation.status.memberCount),
+  clusterGauge('etcd_cluster_quorum_size', 'Voting members needed for quorum.', (r) => r.evaluation.status.quorumSize),
+  clusterGauge('etcd_cluster_healthy_members', 'Members that answered Status and a linearizable read in the last round.', (r) => r.evaluation.status.healthyMembers),
+  clusterGauge('etcd_cluster_db_quota_used_ratio', 'Largest member database size divided by the backend quota.', (r) => (r.evaluation.status.dbQuotaUsedPercent !== undefined ? r.evaluation.status.dbQuotaUsedPercent / 100 : undefined)),
+  clusterGauge('etcd_request_read_latency_p99_milliseconds', "p99 server handling time of Range requests over the last interval, from the members' gRPC histograms; when those are not exported, of the monitor's own health reads (the last 120; their max below 100, see status latency.readP99Kind).", (r) => r.evaluation.status.latency.readP99Ms),
+  clusterGauge('etcd_request_write_latency_p99_milliseconds', "p99 server handling time of Put/DeleteRange/Txn requests over the last interval, from the members' gRPC histograms (or the opt-in write probe).", (r) => r.evaluation.status.latency.writeP99Ms),
+  clusterGauge('etcd_request_rate_per_second', 'gRPC requests handled per second across members over the last interval (grpc_server_handled_total).', (r) => r.evaluation.status.requestRatePerSecond),
+  clusterGauge('etcd_monitor_cluster_probe_success', 'Whether at least one member answered the last probe round (1/0).', (r) => (r.evaluation.status.phase === 'Unreachable' ? 0 : 1)),
+  clusterGauge('etcd_monitor_last_probe_timestamp_seconds', 'When the last probe round started.', (r) => r.observation.time / 1000),
+  memberGauge('etcd_mvcc_db_total_size_bytes', 'Physically allocated size of the member backend database (Maintenance.Status dbSize).', (m) => m.dbSizeBytes),
+  memberGauge('etcd_server_proposals_committed_total', "Mirror of the member's etcd_server_proposals_committed_total.", (m) => m.metrics?.proposalsCommitted),
+  memberGauge('etcd_server_proposals_pending', "Mirror of the member's etcd_server_proposals_pending.", (m) => m.metrics?.proposalsPending),
+  memberGauge('etcd_server_proposals_failed_total', "Mirror of the member's etcd_server_proposals_failed_total.", (m) => m.metrics?.proposalsFailed),
+  memberGauge('etcd_server_memory_usage_bytes', "Resident memory of the member process (its process_resident_memory_bytes).", (m) => m.metrics?.residentMemoryBytes),
+  memberGauge('etcd_server_disk_usage_bytes', "Disk space held by the member's backend database file (Maintenance.Status dbSize; WAL and snapshots not included).", (m) => m.dbSizeBytes),
+  memberGauge('etcd_server_active_connections', 'Open gRPC calls and streams on the member (grpc_server_started_total - grpc_server_handled_total).', (m) => m.metrics?.openGrpcCalls),
+  memberGauge('etcd_server_watchers', "Watchers registered on the member (its etcd_debugging_mvcc_watcher_total).", (m) => m.metrics?.watchers),
+  memberGauge('etcd_member_healthy', 'Whether the member answered Status and a linearizable read in the last round (1/0).', (m) => (m.healthy ? 1 : 0)),
+  memberGauge('etcd_member_is_leader', 'Whether the member is the agreed leader (1/0).', (m) => (m.isLeader ? 1 : 0)),
+  memberGauge('etcd_member_is_learner', 'Whether the member is a learner (non-voting) (1/0).', (m) => (m.isLearner ? 1 : 0)),
+  memberGauge('etcd_member_raft_index_lag', "How many raft entries the member's committed index trails the leader's.", (m) => m.raftIndexLag),
+  { name: 'etcd_member_alarm', help: 'Whether the alarm is active on the member (1/0), from Maintenance.Alarm.', type: 'gauge', kind: 'alarm' },
   { ...leaderChangesSpec, type: 'counter', kind: 'leaderChanges' },
   { ...probeDurationSpec, type: 'histogram', kind: 'probeDuration' },
   { ...probeErrorsSpec, type: 'counter', kind: 'probeErrors' },
-  clusterFamily(maintenanceGauges.lastSuccess, (r) => epoch(r.maintenance?.backup.lastSuccessTime)),
-  clusterFamily(maintenanceGauges.lastSize, (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.sizeBytes : undefined)),
-  clusterFamily(maintenanceGauges.lastRevision, (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.revision : undefined)),
-  clusterFamily(maintenanceGauges.retained, (r) => r.maintenance?.backup.retained),
-  clusterFamily(maintenanceGauges.period, (r) => r.maintenance?.backupPeriodSeconds(new Date(r.observation.time))),
-  clusterFamily(maintenanceGauges.scheduleStart, (r) => (r.maintenance?.hasBackup ? r.maintenance.anchorTime.getTime() / 1000 : undefined)),
+  clusterGauge('etcd_backup_last_success_timestamp_seconds', 'When the last backup whose etcd hash matched was stored.', (r) => epoch(r.maintenance?.backup.lastSuccessTime)),
+  clusterGauge('etcd_backup_last_size_bytes', 'Size of the last stored backup (database plus its 32-byte hash).', (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.sizeBytes : undefined)),
+  clusterGauge('etcd_backup_last_revision', "The member's revision when the last stored backup began.", (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.revision : undefined)),
+  clusterGauge('etcd_backup_retained_snapshots', 'Backups of this cluster kept in the destination after retention.', (r) => r.maintenance?.backup.retained),
+  clusterGauge('etcd_backup_schedule_period_seconds', 'Length of one backup schedule period (stale after two).', (r) => r.maintenance?.backupPeriodSeconds(new Date(r.observation.time))),
+  clusterGauge('etcd_backup_schedule_start_timestamp_seconds', 'When the backup schedule was first seen (a schedule with no success yet is stale two periods after it).', (r) => (r.maintenance?.hasBackup ? r.maintenance.anchorTime.getTime() / 1000 : undefined)),
   { name: 'etcd_backup_duration_seconds', help: 'Duration of backups that were stored (stream, hash check, upload).', type: 'histogram', kind: 'backupDuration' },
   { name: 'etcd_backup_failures_total', help: 'Backups that failed, by reason (Unavailable, Stalled, HashMismatch, Truncated, Write, Corrupt, Store).', type: 'counter', kind: 'backupFailures' },
-  clusterFamily(maintenanceGauges.defragLast, (r) => epoch(r.maintenance?.maintenance.lastDefragmentation?.time)),
+  clusterGauge('etcd_defrag_last_timestamp_seconds', 'When the last defragmentation ran (completed or stopped part-way).', (r) => epoch(r.maintenance?.maintenance.lastDefragmentation?.time)),
   { name: 'etcd_defrag_reclaimed_bytes_total', help: 'Bytes reclaimed by defragmentation (sum over members of size before minus after).', type: 'counter', kind: 'defragReclaimed' },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * The cost tool (`npm run bench:cost`, src/benchmark/cost.ts) on a tiny load against real etcd: it runs
+ * The cost tool (`npm run bench:cost`, bench/cost/) on a tiny load against real etcd: it runs
  * and reports what it says it measures. No timing assertions: timings belong to the full run.
  */
 import { execFile } from 'node:child_process';
@@ -8,17 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import {
-  estimateCores,
-  formatCostSummary,
-  judgeTargets,
-  machineInfo,
-  measureProbeRound,
-  measureScale,
-  type CostReport,
-  type ProbeVariantResult,
-  type ScaleRow,
-} from '../../src/benchmark/cost.js';
+import { measureScale } from '../../bench/cost/measure.js';
+import { measureProbeRound, type ProbeVariantResult } from '../../bench/cost/probeRound.js';
+import { estimateCores, formatCostSummary, judgeTargets, machineInfo, type CostReport, type ScaleRow } from '../../bench/cost/report.js';
 import { extractMemberMetrics, extractMemberMetricsFromText } from '../../src/etcd/memberMetrics.js';
 import { parsePromText } from '../../src/etcd/promtext.js';
 import { fetchText } from '../../src/etcd/scrape.js';

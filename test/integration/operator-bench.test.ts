@@ -3,7 +3,8 @@
  * No timing assertions: figures on a shared machine are the benchmark's business, not the test's.
  */
 import { expect } from 'chai';
-import { formatSummary, percentiles, runOperatorBench, type OperatorBenchReport } from '../helpers/operatorBench.js';
+import { formatSummary, percentiles, type OperatorBenchReport } from '../../bench/operator/report.js';
+import { runOperatorBench } from '../../bench/operator/run.js';
 
 describe('operator cost benchmark (tiny load)', function () {
   this.timeout(300_000);

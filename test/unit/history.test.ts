@@ -1,8 +1,8 @@
-/** The dashboard's history: ring buffer, one point per round, one buffer per cluster. */
+/** The dashboard's history: point ring, one point per round, one buffer per cluster. */
 import { expect } from 'chai';
 import type { RoundResult } from '../../src/monitor/clusterMonitor.js';
 import { DEFAULT_THRESHOLDS, emptyMemory, evaluate } from '../../src/health/evaluate.js';
-import { HistoryStore, PointRing, RingBuffer, historyPoint, type HistoryPoint } from '../../src/monitor/history.js';
+import { HistoryStore, PointRing, historyPoint, type HistoryPoint } from '../../src/api/dashboard/history.js';
 import { MonitorRegistry } from '../../src/monitor/registry.js';
 import { observe, type MemberSpec } from './fixtures.js';
 
@@ -11,51 +11,6 @@ function round(cluster: string, specs: MemberSpec[], time: number): RoundResult 
   const evaluation = evaluate(observation, undefined, emptyMemory(), { thresholds: DEFAULT_THRESHOLDS });
   return { cluster, observation, evaluation, durationMs: 12.4 };
 }
-
-describe('RingBuffer', () => {
-  it('keeps items oldest first until full', () => {
-    const b = new RingBuffer<number>(3);
-    expect(b.toArray()).to.deep.equal([]);
-    expect(b.last()).to.equal(undefined);
-    b.push(1);
-    b.push(2);
-    expect(b.toArray()).to.deep.equal([1, 2]);
-    expect(b.length).to.equal(2);
-    expect(b.last()).to.equal(2);
-  });
-
-  it('drops the oldest item when full, across many wrap-arounds', () => {
-    const b = new RingBuffer<number>(3);
-    for (let i = 1; i <= 10; i++) b.push(i);
-    expect(b.toArray()).to.deep.equal([8, 9, 10]);
-    expect(b.length).to.equal(3);
-    expect(b.last()).to.equal(10);
-  });
-
-  it('holds exactly 360 rounds by default use, and clears', () => {
-    const b = new RingBuffer<number>(360);
-    for (let i = 0; i < 1000; i++) b.push(i);
-    const a = b.toArray();
-    expect(a).to.have.length(360);
-    expect(a[0]).to.equal(640);
-    expect(a[359]).to.equal(999);
-    b.clear();
-    expect(b.toArray()).to.deep.equal([]);
-    b.push(5);
-    expect(b.toArray()).to.deep.equal([5]);
-  });
-
-  it('a capacity of 1 keeps the newest item', () => {
-    const b = new RingBuffer<string>(1);
-    b.push('a');
-    b.push('b');
-    expect(b.toArray()).to.deep.equal(['b']);
-  });
-
-  it('rejects a capacity that is not a positive integer', () => {
-    for (const c of [0, -1, 1.5, NaN]) expect(() => new RingBuffer(c), String(c)).to.throw(RangeError);
-  });
-});
 
 describe('historyPoint', () => {
   it('takes the charted figures from a round, with null (not 0) for what was not measured', () => {

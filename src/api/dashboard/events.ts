@@ -9,7 +9,7 @@
  */
 import type http from 'node:http';
 import type { ClusterMonitor, RoundResult } from '../../monitor/clusterMonitor.js';
-import type { HistoryPoint, HistoryStore } from '../../monitor/history.js';
+import type { HistoryPoint, HistoryStore } from './history.js';
 import type { MonitorRegistry } from '../../monitor/registry.js';
 import { clusterSummary } from '../views.js';
 import type { ClusterSummary, HelloEvent, RemovedEvent, RoundEvent } from './wire.js';

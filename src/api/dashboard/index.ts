@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { HistoryStore } from '../../monitor/history.js';
+import { HistoryStore } from './history.js';
 import type { MonitorRegistry } from '../../monitor/registry.js';
 import { HttpError, allowOnly, pickCluster, sendJson, type ApiOptions } from '../server.js';
 import { DASHBOARD_ASSETS } from './assets.generated.js';

@@ -6,59 +6,14 @@
  * 1000 clusters that is ~40 MiB rather than ~85 MiB) and rebuilt as objects when read.
  */
 import { EventEmitter } from 'node:events';
-import type { HistoryPoint } from '../api/dashboard/wire.js';
-import type { Phase } from '../crd/types.js';
-import type { RoundResult } from './clusterMonitor.js';
-import type { MonitorRegistry } from './registry.js';
+import type { HistoryPoint } from './wire.js';
+import type { Phase } from '../../crd/types.js';
+import type { RoundResult } from '../../monitor/clusterMonitor.js';
+import type { MonitorRegistry } from '../../monitor/registry.js';
 
 export type { HistoryPoint };
 
 export const DEFAULT_HISTORY_CAPACITY = 360;
-
-/** A fixed-capacity FIFO: pushing onto a full buffer drops the oldest item. O(1) push. */
-export class RingBuffer<T> {
-  private readonly items: Array<T | undefined>;
-  private start = 0;
-  private count = 0;
-
-  constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1)
-      throw new RangeError(`ring buffer capacity must be a positive integer, got ${capacity}`);
-    this.items = new Array<T | undefined>(capacity);
-  }
-
-  get length(): number {
-    return this.count;
-  }
-
-  push(item: T): void {
-    if (this.count < this.capacity) {
-      this.items[(this.start + this.count) % this.capacity] = item;
-      this.count++;
-    } else {
-      this.items[this.start] = item;
-      this.start = (this.start + 1) % this.capacity;
-    }
-  }
-
-  /** Oldest first. */
-  toArray(): T[] {
-    const out: T[] = [];
-    for (let i = 0; i < this.count; i++) out.push(this.items[(this.start + i) % this.capacity] as T);
-    return out;
-  }
-
-  /** The newest item. */
-  last(): T | undefined {
-    return this.count === 0 ? undefined : this.items[(this.start + this.count - 1) % this.capacity];
-  }
-
-  clear(): void {
-    this.items.fill(undefined);
-    this.start = 0;
-    this.count = 0;
-  }
-}
 
 const orNull = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v);
 

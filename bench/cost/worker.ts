@@ -1,5 +1,6 @@
-/** Child process of measureScale(): runs runScale() once with the options the parent sends, then exits. */
-import { runScale, type ScaleOptions, type WorkerMessage } from './cost.js';
+/** Child process of measureScale() (measure.ts): runs runScale() once with the options the parent sends, then exits. */
+import type { ScaleOptions, WorkerMessage } from './measure.js';
+import { runScale } from './scale.js';
 
 function send(msg: WorkerMessage): Promise<void> {
   return new Promise((resolve) => process.send!(msg, undefined, {}, () => resolve()));

@@ -1,0 +1,231 @@
+/**
+ * `npm run bench:cost` (part of `npm run bench`): etcd-monitor's own cost against real etcd on loopback.
+ * Starts a few real 3-member etcd clusters, then measures (bench/cost/):
+ *   1. one probe round vs a raw concurrent Status round trip (p50/p99, CPU per round);
+ *   2. one process monitoring N clusters (default 100, 500, 1000; 10 s interval): CPU, RSS,
+ *      event-loop delay, round durations — each N in its own child process;
+ *   3. /metrics and /api/v1/clusters render time at each N.
+ * The N monitored clusters point at the real clusters round-robin, each with its own name and its own
+ * connections. By default the largest N also runs without member /metrics, and once more so with a
+ * worker heap limit (--max-old-space-size, as a container memory limit would set it): V8 otherwise lets
+ * the heap grow to several times the live data on a big host. Writes bench/results/cost.json and prints
+ * a summary.
+ *
+ *   node --import tsx scripts/bench-cost.ts [--sizes=100,500,1000] [--targets=3] [--interval=10000] [--timeout=5000]
+ *        [--window=30000] [--settle=5000] [--probe-rounds=300] [--no-member-metrics] [--also-without-metrics=true]
+ *        [--also-heap-limit=224] [--heap-limit=0] [--no-history-fill] [--profile] [--heap-snapshot]
+ *        [--worker=compiled|tsx] [--out=bench/results/cost.json]
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { measureScale } from './measure.js';
+import { measureProbeRound } from './probeRound.js';
+import {
+  COST_TARGETS,
+  estimateCores,
+  formatCostSummary,
+  judgeTargets,
+  machineInfo,
+  type CostReport,
+  type ScaleRow,
+} from './report.js';
+import { procCpuSeconds } from '../lib/proc.js';
+import { fetchText } from '../../src/etcd/scrape.js';
+import { EtcdCluster, etcdBinary } from '../../test/helpers/etcdCluster.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100,500,1000' },
+    targets: { type: 'string', default: '3' },
+    interval: { type: 'string', default: '10000' },
+    timeout: { type: 'string', default: '5000' },
+    window: { type: 'string', default: '30000' },
+    settle: { type: 'string', default: '5000' },
+    'probe-rounds': { type: 'string', default: '300' },
+    'no-member-metrics': { type: 'boolean', default: false },
+    /** Also run the largest size without member /metrics (true|false). */
+    'also-without-metrics': { type: 'string', default: 'true' },
+    'no-history-fill': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'heap-snapshot': { type: 'boolean', default: false },
+    /** Worker V8 heap limit in MiB (--max-old-space-size), as a container memory limit would set it; 0 = node's default. */
+    'heap-limit': { type: 'string', default: '0' },
+    /** Also run the largest size without member /metrics with this worker heap limit (MiB). */
+    'also-heap-limit': { type: 'string', default: '224' },
+    /** compiled: build src with tsc into .cache/bench-cost and run workers on plain node (as production); tsx: run the TypeScript. */
+    worker: { type: 'string', default: 'compiled' },
+    out: { type: 'string', default: 'bench/results/cost.json' },
+  },
+});
+
+const sizes = flags.sizes!.split(',').filter(Boolean).map(Number);
+const nTargets = Number(flags.targets);
+const machine = machineInfo();
+const log = (s: string): void =>
+  void process.stderr.write(
+    `[bench:cost ${new Date().toISOString().slice(11, 19)} load ${os.loadavg()[0]!.toFixed(2)}] ${s}\n`,
+  );
+
+/** Compile the worker and src (bench/tsconfig.worker.json) into .cache/bench-cost so the workers run plain JavaScript. */
+function compiledWorker(): string | undefined {
+  if (flags.worker === 'tsx') return undefined;
+  const outDir = path.resolve('.cache/bench-cost');
+  fs.rmSync(outDir, { recursive: true, force: true });
+  log('compiling the worker and src (tsc)');
+  execFileSync(
+    process.execPath,
+    [
+      path.resolve('node_modules/typescript/bin/tsc'),
+      '-p',
+      'bench/tsconfig.worker.json',
+      '--outDir',
+      outDir,
+      '--sourceMap',
+      'false',
+    ],
+    { stdio: 'inherit' },
+  );
+  return path.join(outDir, 'bench/cost/worker.js');
+}
+
+const clusters: EtcdCluster[] = [];
+const stop = async (): Promise<void> => {
+  await Promise.all(clusters.splice(0).map((c) => c.stop()));
+};
+process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+try {
+  for (let i = 0; i < nTargets; i++)
+    clusters.push(await EtcdCluster.start({ size: 3, namePrefix: `t${i}-etcd` }));
+  const worker = compiledWorker();
+  const etcdVersion = execFileSync(etcdBinary(), ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+  log(`${nTargets} real 3-member etcd clusters up (${etcdVersion}, --metrics=extensive)`);
+  const report: CostReport = {
+    when: new Date().toISOString(),
+    machine,
+    etcd: etcdVersion,
+    setup:
+      `${nTargets} real 3-member etcd clusters on loopback (same host, sharing its CPUs; --metrics=extensive, ` +
+      `heartbeat 50 ms). The N monitored clusters point at them round-robin: each has its own name, its own ` +
+      `prober and its own gRPC channels and /metrics requests, as N separate clusters would. Each N runs in a ` +
+      `fresh child process; CPU (user+system, all threads) over a ${Number(flags.window) / 1000} s window after every first round ` +
+      `and ${Number(flags.settle) / 1000} s settling; first rounds spread over the interval with the controller's spreadDelay.` +
+      (flags['no-history-fill']
+        ? ''
+        : ' Dashboard history filled to capacity (360 rounds/cluster) before the window, as after an hour.') +
+      (worker
+        ? ' Workers run the compiled JavaScript on plain node, as in production.'
+        : ' Workers run the TypeScript through tsx (adds RSS).'),
+    scale: [],
+    targets: { ...COST_TARGETS },
+  };
+
+  const text = await fetchText(`${clusters[0]!.endpoints[0]}/metrics`, 5000);
+  report.memberMetricsExposition = {
+    bytes: Buffer.byteLength(text),
+    sampleLines: text.split('\n').filter((l) => l && !l.startsWith('#')).length,
+  };
+
+  const rounds = Number(flags['probe-rounds']);
+  if (rounds > 0) {
+    log(`probe round: ${rounds} rounds of each variant`);
+    report.probeRound = await measureProbeRound({
+      endpoints: clusters[0]!.endpoints,
+      rounds,
+      warmupRounds: 20,
+    });
+  }
+
+  const defaultLimit = Number(flags['heap-limit']);
+  const runs: Array<{ n: number; metrics: boolean; heapLimit?: number }> = sizes.map((n) => ({
+    n,
+    metrics: !flags['no-member-metrics'],
+  }));
+  if (flags['also-without-metrics'] !== 'false' && !flags['no-member-metrics'] && sizes.length)
+    runs.push({ n: Math.max(...sizes), metrics: false });
+  if (Number(flags['also-heap-limit']) > 0 && sizes.length)
+    runs.push({ n: Math.max(...sizes), metrics: false, heapLimit: Number(flags['also-heap-limit']) });
+  for (const { n, metrics, heapLimit = defaultLimit } of runs) {
+    log(
+      `${n} clusters${metrics ? '' : ' (no member /metrics)'}${heapLimit ? `, heap limit ${heapLimit} MiB` : ''}: starting a worker`,
+    );
+    const pids = clusters.flatMap((c) => c.members.map((m) => m.proc?.pid));
+    let etcd0 = 0;
+    let t0 = 0;
+    let etcdCores: number | undefined;
+    let res;
+    try {
+      res = await measureScale(
+        {
+          clusters: n,
+          targets: clusters.map((c) => c.endpoints),
+          intervalMs: Number(flags.interval),
+          timeoutMs: Number(flags.timeout),
+          memberMetrics: metrics,
+          settleMs: Number(flags.settle),
+          windowMs: Number(flags.window),
+          fillHistory: !flags['no-history-fill'],
+          renders: 7,
+          nodeFlags: heapLimit > 0 ? [`--max-old-space-size=${heapLimit}`] : [],
+          profilePath: flags.profile
+            ? `bench/results/profiles/cost-${n}${metrics ? '' : '-nometrics'}.cpuprofile`
+            : undefined,
+          heapSnapshotPath: flags['heap-snapshot']
+            ? `bench/results/profiles/cost-${n}${metrics ? '' : '-nometrics'}.heapsnapshot`
+            : undefined,
+        },
+        {
+          log,
+          onWindow: (phase) => {
+            const cpu = pids.reduce<number>((s, p) => s + procCpuSeconds(p), 0);
+            if (phase === 'start') {
+              etcd0 = cpu;
+              t0 = performance.now();
+            } else {
+              etcdCores = Math.round(((cpu - etcd0) / ((performance.now() - t0) / 1000)) * 100) / 100;
+            }
+          },
+        },
+        worker,
+      );
+    } catch (e) {
+      log(`${n} clusters: the worker failed: ${(e as Error).message.split('\n')[0]}`);
+      (report.failures ??= []).push({
+        clusters: n,
+        memberMetrics: metrics,
+        error: (e as Error).message.split('\n')[0]!,
+      });
+      continue;
+    }
+    const row: ScaleRow = {
+      ...res,
+      etcdCores,
+      loadavgAfter: os.loadavg().map((v) => Math.round(v * 100) / 100),
+    };
+    report.scale.push(row);
+    log(
+      `${n} clusters: ${row.cpu.cores} cores, RSS max ${row.memory.rssMiB.max} MiB, rounds ${row.rounds.count}/${row.rounds.expected} ` +
+        `(${row.rounds.withErrors} with errors), /metrics ${row.render.metrics.ms.p50} ms, etcd ${etcdCores} cores`,
+    );
+  }
+  report.targets.met = judgeTargets(report.scale);
+  report.notes = report.scale
+    .filter((r) => r.saturated)
+    .map(
+      (r) =>
+        `${r.clusters} clusters${r.memberMetrics ? '' : ' (no member /metrics)'}: saturated — the worker got ${r.cpu.cores} cores with its event loop ${Math.round(r.eventLoopUtilization * 100)}% busy ` +
+        `while the ${nTargets * 3} etcd members serving it used ${r.etcdCores ?? '?'} cores of this ${machine.cpuCount}-CPU machine (load average after: ${r.loadavgAfter.join(' ')}); ` +
+        `${r.rounds.count}/${r.rounds.expected} rounds, ${r.rounds.withErrors} with errors. Its figures are not a steady state.`,
+    );
+  report.estimateAt1000 = {
+    withMemberMetrics: estimateCores(report.scale, 1000, true),
+    withoutMemberMetrics: estimateCores(report.scale, 1000, false),
+  };
+  fs.mkdirSync(path.dirname(flags.out!), { recursive: true });
+  fs.writeFileSync(flags.out!, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`${formatCostSummary(report)}\nwrote ${flags.out}\n`);
+} finally {
+  await stop();
+}
