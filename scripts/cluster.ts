@@ -44,7 +44,10 @@ if (cmd === 'serve') {
   fs.mkdirSync(dir, { recursive: true });
   fs.rmSync(kubeconfig, { force: true });
   const log = fs.openSync(path.join(dir, 'cluster.log'), 'w');
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'serve'], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'serve'], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
   child.unref();
   const end = Date.now() + 120_000;
   while (!running() || !fs.existsSync(kubeconfig)) {
@@ -54,7 +57,9 @@ if (cmd === 'serve') {
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  process.stdout.write(`control plane up.\n  export KUBECONFIG=${kubeconfig} PATH=${path.resolve('.cache/bin')}:$PATH\n  kubectl get ns\n`);
+  process.stdout.write(
+    `control plane up.\n  export KUBECONFIG=${kubeconfig} PATH=${path.resolve('.cache/bin')}:$PATH\n  kubectl get ns\n`,
+  );
 } else if (cmd === 'down') {
   const pid = running();
   if (!pid) {

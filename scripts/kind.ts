@@ -28,14 +28,20 @@ export interface RunOptions {
 
 /** Run a program; on failure the error carries its stderr (last lines). */
 export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
-  const child = execFileP(cmd, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 << 20 });
+  const child = execFileP(cmd, args, {
+    env: opts.env ?? process.env,
+    timeout: opts.timeoutMs ?? 600_000,
+    maxBuffer: 64 << 20,
+  });
   if (opts.input !== undefined) child.child.stdin?.end(opts.input);
   try {
     return (await child).stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     const tail = (err.stderr ?? '').trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${path.basename(cmd)} ${args.slice(0, 4).join(' ')} failed: ${err.message.split('\n')[0]}${tail ? `\n${tail}` : ''}`);
+    throw new Error(
+      `${path.basename(cmd)} ${args.slice(0, 4).join(' ')} failed: ${err.message.split('\n')[0]}${tail ? `\n${tail}` : ''}`,
+    );
   }
 }
 
@@ -52,11 +58,47 @@ export function dockerEngineMissing(): string | undefined {
 
 /** Capability names by number (linux/capability.h). */
 const CAPS = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
-  'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT',
-  'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE',
-  'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ',
-  'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_CHROOT',
+  'SYS_PTRACE',
+  'SYS_PACCT',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'MKNOD',
+  'LEASE',
+  'AUDIT_WRITE',
+  'AUDIT_CONTROL',
+  'SETFCAP',
+  'MAC_OVERRIDE',
+  'MAC_ADMIN',
+  'SYSLOG',
+  'WAKE_ALARM',
+  'BLOCK_SUSPEND',
+  'AUDIT_READ',
+  'PERFMON',
+  'BPF',
+  'CHECKPOINT_RESTORE',
 ];
 
 /** Capabilities the kernel knows but this machine's bounding set lacks (they make `docker run --privileged` fail). */
@@ -80,15 +122,25 @@ export async function kindEnv(network: string, nodeImage: string): Promise<NodeJ
   const env: NodeJS.ProcessEnv = { ...process.env, KIND_EXPERIMENTAL_DOCKER_NETWORK: network };
   const probe = `etcd-monitor-kind-probe-${process.pid}`;
   try {
-    await run('docker', ['run', '--name', probe, '--privileged', '--entrypoint', 'true', nodeImage], { timeoutMs: 60_000 });
+    await run('docker', ['run', '--name', probe, '--privileged', '--entrypoint', 'true', nodeImage], {
+      timeoutMs: 60_000,
+    });
     return env;
   } catch (e) {
     const why = String(e);
     if (!why.includes('apply caps')) throw e;
-    const missing = missingCapabilities(fs.readFileSync('/proc/self/status', 'utf8'), Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')));
+    const missing = missingCapabilities(
+      fs.readFileSync('/proc/self/status', 'utf8'),
+      Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
+    );
     if (missing.length === 0) throw e;
     const realDocker = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
-    return { ...env, PATH: `${SHIM_DIR}:${process.env.PATH ?? ''}`, ETCD_MONITOR_REAL_DOCKER: realDocker, ETCD_MONITOR_MISSING_CAPS: missing.join(' ') };
+    return {
+      ...env,
+      PATH: `${SHIM_DIR}:${process.env.PATH ?? ''}`,
+      ETCD_MONITOR_REAL_DOCKER: realDocker,
+      ETCD_MONITOR_MISSING_CAPS: missing.join(' '),
+    };
   } finally {
     await run('docker', ['rm', '-f', probe]).catch(() => undefined);
   }
@@ -96,7 +148,9 @@ export async function kindEnv(network: string, nodeImage: string): Promise<NodeJ
 
 /** Build (or reuse, keyed by content) the node image; returns its name. */
 export async function nodeImage(): Promise<string> {
-  const out = await run('bash', [path.join(REPO, 'scripts/kind-node-image.sh'), '--print'], { timeoutMs: 60 * 60_000 });
+  const out = await run('bash', [path.join(REPO, 'scripts/kind-node-image.sh'), '--print'], {
+    timeoutMs: 60 * 60_000,
+  });
   const name = out.trim().split('\n').pop() ?? '';
   if (!name) throw new Error('scripts/kind-node-image.sh printed no image name');
   return name;
@@ -105,7 +159,8 @@ export async function nodeImage(): Promise<string> {
 /** Build (or reuse) the images the cluster runs from the host's Docker: ours and the test etcd. */
 export async function hostImages(which: string[]): Promise<void> {
   const images = path.join(REPO, 'scripts/images.sh');
-  if (!fs.existsSync(images)) throw new Error('scripts/images.sh is missing: it builds etcd-monitor:local from our Dockerfile');
+  if (!fs.existsSync(images))
+    throw new Error('scripts/images.sh is missing: it builds etcd-monitor:local from our Dockerfile');
   await run('bash', [images, ...which], { timeoutMs: 60 * 60_000 });
 }
 
@@ -139,7 +194,11 @@ nodes:
 function removeNow(c: Pick<KindCluster, 'name' | 'network'>): void {
   const sh = (args: string[]): string => {
     try {
-      return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+      return execFileSync('docker', args, {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 60_000,
+      });
     } catch {
       return '';
     }
@@ -155,7 +214,18 @@ const onExit = new Map<string, () => void>();
 export function sweepStale(prefix: string): void {
   let names: string[] = [];
   try {
-    names = execFileSync('docker', ['ps', '-a', '--filter', 'label=io.x-k8s.kind.cluster', '--format', '{{.Label "io.x-k8s.kind.cluster"}}'], { encoding: 'utf8', timeout: 30_000 }).split('\n');
+    names = execFileSync(
+      'docker',
+      [
+        'ps',
+        '-a',
+        '--filter',
+        'label=io.x-k8s.kind.cluster',
+        '--format',
+        '{{.Label "io.x-k8s.kind.cluster"}}',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    ).split('\n');
   } catch {
     return;
   }
@@ -171,9 +241,18 @@ export function sweepStale(prefix: string): void {
 }
 
 /** Create a single-node cluster with our node image. On failure nothing it made is left behind. */
-export async function createCluster(name: string, opts: { kubeconfig: string; nodeImage: string; keep?: boolean }): Promise<KindCluster> {
+export async function createCluster(
+  name: string,
+  opts: { kubeconfig: string; nodeImage: string; keep?: boolean },
+): Promise<KindCluster> {
   const network = `${name}-net`;
-  const cluster: KindCluster = { name, network, kubeconfig: opts.kubeconfig, kindEnv: await kindEnv(network, opts.nodeImage), env: { ...process.env, KUBECONFIG: opts.kubeconfig } };
+  const cluster: KindCluster = {
+    name,
+    network,
+    kubeconfig: opts.kubeconfig,
+    kindEnv: await kindEnv(network, opts.nodeImage),
+    env: { ...process.env, KUBECONFIG: opts.kubeconfig },
+  };
   // Unless kept (kind:up), also removed when this process exits before deleteCluster (an interrupted test run).
   if (!opts.keep) {
     const exitHook = (): void => removeNow(cluster);
@@ -183,10 +262,28 @@ export async function createCluster(name: string, opts: { kubeconfig: string; no
   const config = path.join(path.dirname(opts.kubeconfig), 'kind-config.yaml');
   fs.writeFileSync(config, CLUSTER_CONFIG);
   try {
-    await run(tool('kind'), ['create', 'cluster', '--name', name, '--image', opts.nodeImage, '--config', config, '--kubeconfig', opts.kubeconfig, '--wait', '240s', '--retain'], {
-      env: cluster.kindEnv,
-      timeoutMs: 10 * 60_000,
-    });
+    await run(
+      tool('kind'),
+      [
+        'create',
+        'cluster',
+        '--name',
+        name,
+        '--image',
+        opts.nodeImage,
+        '--config',
+        config,
+        '--kubeconfig',
+        opts.kubeconfig,
+        '--wait',
+        '240s',
+        '--retain',
+      ],
+      {
+        env: cluster.kindEnv,
+        timeoutMs: 10 * 60_000,
+      },
+    );
   } catch (e) {
     const logs = await nodeLogs(cluster).catch(() => '');
     await deleteCluster(cluster);
@@ -198,13 +295,25 @@ export async function createCluster(name: string, opts: { kubeconfig: string; no
 /** The tail of what the node's systemd, containerd and kubelet said (for failures). */
 export async function nodeLogs(c: KindCluster): Promise<string> {
   const node = `${c.name}-control-plane`;
-  const out = await run('docker', ['exec', node, 'sh', '-c', 'systemctl --failed --no-legend; journalctl --no-pager -n 60 -u kubelet -u containerd'], { timeoutMs: 30_000 });
+  const out = await run(
+    'docker',
+    [
+      'exec',
+      node,
+      'sh',
+      '-c',
+      'systemctl --failed --no-legend; journalctl --no-pager -n 60 -u kubelet -u containerd',
+    ],
+    { timeoutMs: 30_000 },
+  );
   return out.trim();
 }
 
 /** Delete the cluster (its node containers and their volumes) and its Docker network. */
 export async function deleteCluster(c: Pick<KindCluster, 'name' | 'network'>): Promise<void> {
-  await run(tool('kind'), ['delete', 'cluster', '--name', c.name], { timeoutMs: 120_000 }).catch((e: unknown) => console.error(`kind delete cluster: ${String(e)}`));
+  await run(tool('kind'), ['delete', 'cluster', '--name', c.name], { timeoutMs: 120_000 }).catch(
+    (e: unknown) => console.error(`kind delete cluster: ${String(e)}`),
+  );
   // kind removes the node containers with `docker rm -f -v`; the network is ours.
   removeNow(c);
   const hook = onExit.get(c.name);
@@ -214,14 +323,37 @@ export async function deleteCluster(c: Pick<KindCluster, 'name' | 'network'>): P
 
 /** Put host Docker images into the cluster's containerd (kind load docker-image). */
 export async function loadImages(c: KindCluster, images: string[]): Promise<void> {
-  await run(tool('kind'), ['load', 'docker-image', '--name', c.name, ...images], { env: c.kindEnv, timeoutMs: 10 * 60_000 });
+  await run(tool('kind'), ['load', 'docker-image', '--name', c.name, ...images], {
+    env: c.kindEnv,
+    timeoutMs: 10 * 60_000,
+  });
 }
 
 /** helm install our chart from deploy/helm with our image, waiting for it to be ready. */
-export async function installChart(c: KindCluster, release: string, namespace: string, set: string[] = []): Promise<void> {
+export async function installChart(
+  c: KindCluster,
+  release: string,
+  namespace: string,
+  set: string[] = [],
+): Promise<void> {
   const [repo, tag] = OUR_IMAGE.split(':') as [string, string];
-  const args = ['install', release, path.join(REPO, 'deploy/helm/etcd-monitor'), '-n', namespace, '--create-namespace', '--wait', '--timeout', '5m',
-    '--set', `image.repository=${repo}`, '--set', `image.tag=${tag}`, '--set', 'image.pullPolicy=Never'];
+  const args = [
+    'install',
+    release,
+    path.join(REPO, 'deploy/helm/etcd-monitor'),
+    '-n',
+    namespace,
+    '--create-namespace',
+    '--wait',
+    '--timeout',
+    '5m',
+    '--set',
+    `image.repository=${repo}`,
+    '--set',
+    `image.tag=${tag}`,
+    '--set',
+    'image.pullPolicy=Never',
+  ];
   for (const s of set) args.push('--set', s);
   await run(tool('helm'), args, { env: c.env, timeoutMs: 6 * 60_000 });
 }
@@ -230,7 +362,10 @@ const STATE = path.join(REPO, '.cache/kind');
 const NAME = 'etcd-monitor';
 
 async function up(): Promise<void> {
-  if (dockerEngineMissing()) throw new Error(`no Docker engine answers (${dockerEngineMissing()}); scripts/docker-engine.sh start starts one`);
+  if (dockerEngineMissing())
+    throw new Error(
+      `no Docker engine answers (${dockerEngineMissing()}); scripts/docker-engine.sh start starts one`,
+    );
   await buildTools(['kind', 'kubectl', 'helm']);
   const image = await nodeImage();
   await hostImages(['etcd-monitor']);
@@ -244,7 +379,9 @@ async function up(): Promise<void> {
     await deleteCluster(c);
     throw e;
   }
-  process.stdout.write(`kind cluster ${NAME} is up with the chart installed (namespace etcd-monitor).\n  export KUBECONFIG=${kubeconfig} PATH=${BIN}:$PATH\n  kubectl -n etcd-monitor get pods\n`);
+  process.stdout.write(
+    `kind cluster ${NAME} is up with the chart installed (namespace etcd-monitor).\n  export KUBECONFIG=${kubeconfig} PATH=${BIN}:$PATH\n  kubectl -n etcd-monitor get pods\n`,
+  );
 }
 
 async function down(): Promise<void> {
@@ -267,4 +404,5 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   });
 }
 
-export const tmpKubeconfig = (): string => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-kind-')), 'kubeconfig');
+export const tmpKubeconfig = (): string =>
+  path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-kind-')), 'kubeconfig');

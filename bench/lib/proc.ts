@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 /** What every benchmark result records about the machine (load averages are added by each benchmark). */
-export function machineBasics(): { cpus: string[]; cpuCount: number; node: string; platform: string; memoryBytes: number } {
+export function machineBasics(): {
+  cpus: string[];
+  cpuCount: number;
+  node: string;
+  platform: string;
+  memoryBytes: number;
+} {
   const cpus = os.cpus();
   return {
     cpus: cpus.map((c) => c.model),

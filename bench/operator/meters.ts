@@ -55,7 +55,10 @@ export class UsageMeter {
   private rssMax: number | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pids: Array<number | undefined>, sampleMs = 500) {
+  constructor(
+    private readonly pids: Array<number | undefined>,
+    sampleMs = 500,
+  ) {
     this.cpu0 = this.cpu();
     this.sample();
     this.timer = setInterval(() => this.sample(), sampleMs);
@@ -125,7 +128,9 @@ export const total = (r: Record<string, number>): number => Object.values(r).red
 export function changedFields(a: EtcdMonitorStatus | undefined, b: EtcdMonitorStatus | undefined): string[] {
   const x = (a ?? {}) as unknown as Record<string, unknown>;
   const y = (b ?? {}) as unknown as Record<string, unknown>;
-  return [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k])).sort();
+  return [...new Set([...Object.keys(x), ...Object.keys(y)])]
+    .filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]))
+    .sort();
 }
 
 export interface Track {
@@ -148,6 +153,10 @@ export const COMPILED = path.join(REPO, '.cache/bench-operator');
 export function compileOperator(): string {
   const out = path.join(COMPILED, 'dist');
   fs.rmSync(out, { recursive: true, force: true });
-  execFileSync(path.join(REPO, 'node_modules/.bin/tsc'), ['-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', out, '--sourceMap', 'false'], { cwd: REPO, stdio: 'inherit' });
+  execFileSync(
+    path.join(REPO, 'node_modules/.bin/tsc'),
+    ['-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', out, '--sourceMap', 'false'],
+    { cwd: REPO, stdio: 'inherit' },
+  );
   return path.join(out, 'cli/main.js');
 }

@@ -143,7 +143,10 @@ export interface OperatorBenchReport {
   /** Whole machine busy, percent of all cores (other tenants included). */
   machineBusyPercent: { ramp: number; steady: number };
   /** From the operator's histograms: average time of one member probe and of one reconcile (status write included). */
-  averagesMs: { ramp: { memberProbe?: number; reconcile?: number }; steady: { memberProbe?: number; reconcile?: number } };
+  averagesMs: {
+    ramp: { memberProbe?: number; reconcile?: number };
+    steady: { memberProbe?: number; reconcile?: number };
+  };
   notes: string[];
   perMonitor: MonitorTiming[];
   steadyUpdates?: SteadyUpdate[];
@@ -159,12 +162,18 @@ export function percentiles(values: number[]): Percentiles | undefined {
   if (values.length === 0) return undefined;
   const s = sortedCopy(values);
   const r = (x: number): number => Math.round(x);
-  return { count: s.length, p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1]!) };
+  return {
+    count: s.length,
+    p50: r(percentile(s, 50)),
+    p90: r(percentile(s, 90)),
+    p99: r(percentile(s, 99)),
+    max: r(s[s.length - 1]!),
+  };
 }
 
-
 const mib = (b: number | undefined): string => (b === undefined ? '-' : `${(b / 1048576).toFixed(0)} MiB`);
-const pc = (p: Percentiles | undefined): string => (p ? `p50 ${p.p50}  p90 ${p.p90}  p99 ${p.p99}  max ${p.max} ms (n=${p.count})` : 'none');
+const pc = (p: Percentiles | undefined): string =>
+  p ? `p50 ${p.p50}  p90 ${p.p90}  p99 ${p.p99}  max ${p.max} ms (n=${p.count})` : 'none';
 
 export function formatSummary(r: OperatorBenchReport): string {
   const t = r.timeToStatus;

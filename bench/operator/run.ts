@@ -14,14 +14,40 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { crdYaml } from '../../src/crd/generate.js';
 import { firstRoundPlan } from '../../src/monitor/schedule.js';
-import { createKubeClient, loadKubeConfig, type EtcdMonitorObject, type WatchHandle } from '../../src/controller/kube.js';
+import {
+  createKubeClient,
+  loadKubeConfig,
+  type EtcdMonitorObject,
+  type WatchHandle,
+} from '../../src/controller/kube.js';
 import { machineBasics, procRssBytes } from '../lib/proc.js';
 import { startControlPlane, toolPath, type ControlPlane } from '../../test/helpers/controlPlane.js';
 import { EtcdCluster } from '../../test/helpers/etcdCluster.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { startProcess, stopProcess, waitFor } from '../../test/helpers/procs.js';
-import { MachineMeter, histogramAvgMs, findPid, UsageMeter, scrape, byLabels, sum, diff, total, changedFields, type Track, COMPILED, compileOperator } from './meters.js';
-import { percentiles, type MonitorTiming, type OperatorBenchOptions, type OperatorBenchReport, type Percentiles, type SteadyUpdate } from './report.js';
+import {
+  MachineMeter,
+  histogramAvgMs,
+  findPid,
+  UsageMeter,
+  scrape,
+  byLabels,
+  sum,
+  diff,
+  total,
+  changedFields,
+  type Track,
+  COMPILED,
+  compileOperator,
+} from './meters.js';
+import {
+  percentiles,
+  type MonitorTiming,
+  type OperatorBenchOptions,
+  type OperatorBenchReport,
+  type Percentiles,
+  type SteadyUpdate,
+} from './report.js';
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
@@ -53,11 +79,26 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     fs.writeFileSync(path.join(tmp, 'crd.yaml'), crdYaml());
     const crd = await cp.kubectl(['apply', '-f', path.join(tmp, 'crd.yaml')]);
     if (crd.code !== 0) throw new Error(`applying the CRD failed: ${crd.stderr}`);
-    await waitFor('CRD established', async () => (await cp!.kubectl(['wait', '--for=condition=Established', '--timeout=20s', 'crd/etcdmonitors.etcdmonitor.dev'])).code === 0, 30_000, 500);
+    await waitFor(
+      'CRD established',
+      async () =>
+        (
+          await cp!.kubectl([
+            'wait',
+            '--for=condition=Established',
+            '--timeout=20s',
+            'crd/etcdmonitors.etcdmonitor.dev',
+          ])
+        ).code === 0,
+      30_000,
+      500,
+    );
     const nsr = await cp.kubectl(['create', 'namespace', ns]);
     if (nsr.code !== 0) throw new Error(`creating namespace ${ns} failed: ${nsr.stderr}`);
     const version = await cp.kubectl(['version', '-o', 'json']);
-    const kubernetes = (JSON.parse(version.stdout || '{}') as { serverVersion?: { gitVersion?: string } }).serverVersion?.gitVersion ?? 'unknown';
+    const kubernetes =
+      (JSON.parse(version.stdout || '{}') as { serverVersion?: { gitVersion?: string } }).serverVersion
+        ?.gitVersion ?? 'unknown';
     let etcdVersion = 'unknown';
     try {
       etcdVersion = execFileSync(etcd.binary, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim();
@@ -70,10 +111,23 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     const url = `http://127.0.0.1:${apiPort}`;
     op = startProcess(
       process.execPath,
-      [...entry, 'operator', `--kubeconfig=${cp.kubeconfig}`, '--api-host=127.0.0.1', `--api-port=${apiPort}`, '--log-level=warn', `--max-concurrent-reconciles=${o.concurrency}`],
+      [
+        ...entry,
+        'operator',
+        `--kubeconfig=${cp.kubeconfig}`,
+        '--api-host=127.0.0.1',
+        `--api-port=${apiPort}`,
+        '--log-level=warn',
+        `--max-concurrent-reconciles=${o.concurrency}`,
+      ],
       { cwd: REPO, logFile: path.join(tmp, 'operator.log') },
     );
-    await waitFor('operator ready', async () => (await fetch(`${url}/ready`).catch(() => undefined))?.status === 200, 60_000, 200);
+    await waitFor(
+      'operator ready',
+      async () => (await fetch(`${url}/ready`).catch(() => undefined))?.status === 200,
+      60_000,
+      200,
+    );
     const opPid = op.pid;
     const apiPid = findPid(toolPath('kube-apiserver'), cp.dir);
     if (!apiPid) notes.push('kube-apiserver process not found: its CPU is not reported');
@@ -85,7 +139,14 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     const tracks = new Map<string, Track>();
     const names = Array.from({ length: o.monitors }, (_, i) => `bench-${String(i).padStart(3, '0')}`);
     for (const n of names) tracks.set(n, { name: n });
-    let window: { rvChanges: number; fields: Record<string, number>; phases: Record<string, number>; updates: SteadyUpdate[] } | undefined;
+    let window:
+      | {
+          rvChanges: number;
+          fields: Record<string, number>;
+          phases: Record<string, number>;
+          updates: SteadyUpdate[];
+        }
+      | undefined;
     const onEvent = (type: string, obj: EtcdMonitorObject): void => {
       const now = Date.now();
       const t = tracks.get(obj.metadata.name);
@@ -129,7 +190,10 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
         (err) => {
           if (!watching) return;
           if (err) log(`benchmark watch ended (${String(err)}); resuming`);
-          setTimeout(() => void startWatch().catch((e: unknown) => log(`watch restart failed: ${String(e)}`)), 100);
+          setTimeout(
+            () => void startWatch().catch((e: unknown) => log(`watch restart failed: ${String(e)}`)),
+            100,
+          );
         },
       );
     };
@@ -152,14 +216,18 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
           endpoints,
           interval: `${o.intervalSeconds}s`,
           timeout: `${o.timeoutSeconds}s`,
-          ...(o.latencyWarningMs !== undefined ? { thresholds: { latencyWarningMs: o.latencyWarningMs } } : {}),
+          ...(o.latencyWarningMs !== undefined
+            ? { thresholds: { latencyWarningMs: o.latencyWarningMs } }
+            : {}),
         },
       })),
     };
     const file = path.join(tmp, 'monitors.json');
     fs.writeFileSync(file, JSON.stringify(list));
     const m0 = await scrape(url);
-    log(`applying ${o.monitors} EtcdMonitors (interval ${o.intervalSeconds}s, timeout ${o.timeoutSeconds}s)…`);
+    log(
+      `applying ${o.monitors} EtcdMonitors (interval ${o.intervalSeconds}s, timeout ${o.timeoutSeconds}s)…`,
+    );
     const ramp = new UsageMeter([opPid]);
     const apiRamp = new UsageMeter([apiPid]);
     const etcdRamp = new UsageMeter(etcdPids);
@@ -169,14 +237,21 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     const kubectlApplyMs = Date.now() - applyAt;
     if (applied.code !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
     const healthyTimeoutMs = o.healthyTimeoutMs ?? 3 * intervalMs + 60_000;
-    await waitFor('every EtcdMonitor Healthy', async () => [...tracks.values()].every((t) => t.healthyAt !== undefined), healthyTimeoutMs, 100).catch((e: unknown) => {
+    await waitFor(
+      'every EtcdMonitor Healthy',
+      async () => [...tracks.values()].every((t) => t.healthyAt !== undefined),
+      healthyTimeoutMs,
+      100,
+    ).catch((e: unknown) => {
       notes.push(`not every resource turned Healthy: ${(e as Error).message}`);
     });
     const rampUsage = ramp.stop();
     const apiRampUsage = apiRamp.stop();
     const etcdRampUsage = etcdRamp.stop();
     const machineRampBusy = machineRamp.stop();
-    log(`all Healthy after ${((Date.now() - applyAt) / 1000).toFixed(1)}s; counting status writes for ${o.steadySeconds}s…`);
+    log(
+      `all Healthy after ${((Date.now() - applyAt) / 1000).toFixed(1)}s; counting status writes for ${o.steadySeconds}s…`,
+    );
 
     // Steady state: every resource probed every interval, nothing changing.
     const m1 = await scrape(url);
@@ -205,11 +280,22 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     window = undefined;
 
     const patchesLabels = ['reason', 'result'];
-    const patchesWindow = diff(byLabels(m1, 'etcd_monitor_status_patches_total', patchesLabels), byLabels(m2, 'etcd_monitor_status_patches_total', patchesLabels));
-    const patchesAll = diff(byLabels(m0, 'etcd_monitor_status_patches_total', patchesLabels), byLabels(m2, 'etcd_monitor_status_patches_total', patchesLabels));
+    const patchesWindow = diff(
+      byLabels(m1, 'etcd_monitor_status_patches_total', patchesLabels),
+      byLabels(m2, 'etcd_monitor_status_patches_total', patchesLabels),
+    );
+    const patchesAll = diff(
+      byLabels(m0, 'etcd_monitor_status_patches_total', patchesLabels),
+      byLabels(m2, 'etcd_monitor_status_patches_total', patchesLabels),
+    );
     // One probe-duration observation per member per round.
-    const rounds = (sum(m2, 'etcd_member_probe_duration_seconds_count') - sum(m1, 'etcd_member_probe_duration_seconds_count')) / etcd.members.length;
-    const reconciles = sum(m2, 'etcd_monitor_reconcile_duration_seconds_count') - sum(m0, 'etcd_monitor_reconcile_duration_seconds_count');
+    const rounds =
+      (sum(m2, 'etcd_member_probe_duration_seconds_count') -
+        sum(m1, 'etcd_member_probe_duration_seconds_count')) /
+      etcd.members.length;
+    const reconciles =
+      sum(m2, 'etcd_monitor_reconcile_duration_seconds_count') -
+      sum(m0, 'etcd_monitor_reconcile_duration_seconds_count');
 
     const timings: MonitorTiming[] = [...tracks.values()].map((t) => {
       const created = t.createdAt ?? applyAt;
@@ -223,12 +309,18 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
         ackPhase: t.ackPhase,
         verdictMs: rel(t.verdictAt),
         verdictPhase: t.verdictPhase,
-        verdictAfterProbeStartMs: t.verdictAt !== undefined && t.verdictProbeTime !== undefined ? t.verdictAt - t.verdictProbeTime : undefined,
+        verdictAfterProbeStartMs:
+          t.verdictAt !== undefined && t.verdictProbeTime !== undefined
+            ? t.verdictAt - t.verdictProbeTime
+            : undefined,
         healthyMs: rel(t.healthyAt),
       };
     });
-    const pick = (f: (m: MonitorTiming) => number | undefined): Percentiles | undefined => percentiles(timings.map(f).filter((x): x is number => x !== undefined));
-    const afterProbeCanRun = pick((m) => (m.verdictMs === undefined ? undefined : m.verdictMs - m.firstRoundDelayMs));
+    const pick = (f: (m: MonitorTiming) => number | undefined): Percentiles | undefined =>
+      percentiles(timings.map(f).filter((x): x is number => x !== undefined));
+    const afterProbeCanRun = pick((m) =>
+      m.verdictMs === undefined ? undefined : m.verdictMs - m.firstRoundDelayMs,
+    );
     const steadyMin = steadyUsage.wallSeconds / 60;
     if (o.latencyWarningMs !== undefined)
       notes.push(
@@ -253,7 +345,11 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
         timeout: `${o.timeoutSeconds}s`,
         steadySeconds: o.steadySeconds,
         maxConcurrentReconciles: o.concurrency,
-        operator: o.operatorEntry ? `tsx ${o.operatorEntry}` : o.runner === 'compiled' ? 'compiled JS (tsc), child process' : 'tsx src/cli/main.ts, child process',
+        operator: o.operatorEntry
+          ? `tsx ${o.operatorEntry}`
+          : o.runner === 'compiled'
+            ? 'compiled JS (tsc), child process'
+            : 'tsx src/cli/main.ts, child process',
         firstRounds: o.firstRounds,
         statusHeartbeat: '5m (default)',
         memberMetricsScrape: true,
@@ -270,7 +366,12 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
         healthyFromCreated: pick((m) => m.healthyMs),
         notHealthy: [...tracks.values()].filter((t) => t.healthyAt === undefined).map((t) => t.name),
       },
-      target: { what: 'timeToStatus.verdictAfterFirstProbeCanRun.p50', targetMs: 1000, valueMs: afterProbeCanRun?.p50, met: afterProbeCanRun !== undefined && afterProbeCanRun.p50 < 1000 },
+      target: {
+        what: 'timeToStatus.verdictAfterFirstProbeCanRun.p50',
+        targetMs: 1000,
+        valueMs: afterProbeCanRun?.p50,
+        met: afterProbeCanRun !== undefined && afterProbeCanRun.p50 < 1000,
+      },
       statusWrites: {
         windowSeconds: steadyUsage.wallSeconds,
         resourceVersionChanges: w.rvChanges,
@@ -289,11 +390,15 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
           ...steadyUsage,
           probeRounds: Math.round(rounds),
           roundsPerSecond: Math.round((rounds / steadyUsage.wallSeconds) * 100) / 100,
-          cpuMsPerRound: rounds > 0 ? Math.round(((steadyUsage.cpuSeconds * 1000) / rounds) * 100) / 100 : undefined,
+          cpuMsPerRound:
+            rounds > 0 ? Math.round(((steadyUsage.cpuSeconds * 1000) / rounds) * 100) / 100 : undefined,
         },
         reconcilesTotal: reconciles,
         rssEndBytes: procRssBytes(opPid),
-        heapUsedBytes: { steadyStart: sum(m1, 'nodejs_heap_size_used_bytes'), steadyEnd: sum(m2, 'nodejs_heap_size_used_bytes') },
+        heapUsedBytes: {
+          steadyStart: sum(m1, 'nodejs_heap_size_used_bytes'),
+          steadyEnd: sum(m2, 'nodejs_heap_size_used_bytes'),
+        },
         rssTimeline,
       },
       apiserverSteady: apiPid ? apiUsage : undefined,
@@ -302,8 +407,14 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
       etcdMembersRamp: etcdRampUsage,
       machineBusyPercent: { ramp: machineRampBusy, steady: machineSteadyBusy },
       averagesMs: {
-        ramp: { memberProbe: histogramAvgMs(m0, m1, 'etcd_member_probe_duration_seconds'), reconcile: histogramAvgMs(m0, m1, 'etcd_monitor_reconcile_duration_seconds') },
-        steady: { memberProbe: histogramAvgMs(m1, m2, 'etcd_member_probe_duration_seconds'), reconcile: histogramAvgMs(m1, m2, 'etcd_monitor_reconcile_duration_seconds') },
+        ramp: {
+          memberProbe: histogramAvgMs(m0, m1, 'etcd_member_probe_duration_seconds'),
+          reconcile: histogramAvgMs(m0, m1, 'etcd_monitor_reconcile_duration_seconds'),
+        },
+        steady: {
+          memberProbe: histogramAvgMs(m1, m2, 'etcd_member_probe_duration_seconds'),
+          reconcile: histogramAvgMs(m1, m2, 'etcd_monitor_reconcile_duration_seconds'),
+        },
       },
       notes,
       perMonitor: timings,

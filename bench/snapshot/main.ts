@@ -45,7 +45,11 @@ function rssKiB(pid: number): number {
 }
 
 /** Run a command to completion, sampling its RSS every 20 ms. */
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ seconds: number; peakKiB: number }> {
+function timed(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ seconds: number; peakKiB: number }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const p = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -79,17 +83,37 @@ async function saveWith(tool: Run['tool'], endpoint: string, file: string): Prom
   fs.rmSync(file, { force: true });
   const r =
     tool === 'etcdctl'
-      ? await timed(ETCDCTL, [`--endpoints=${endpoint}`, 'snapshot', 'save', file], { ...process.env, ETCDCTL_API: '3' })
+      ? await timed(ETCDCTL, [`--endpoints=${endpoint}`, 'snapshot', 'save', file], {
+          ...process.env,
+          ETCDCTL_API: '3',
+        })
       : await timed(process.execPath, [CLI, 'snapshot', 'save', file, `--endpoints=${endpoint}`]);
   const bytes = fs.statSync(file).size;
-  return { tool, seconds: r.seconds, bytes, mibPerSecond: bytes / 1048576 / r.seconds, peakRssMiB: r.peakKiB / 1024 };
+  return {
+    tool,
+    seconds: r.seconds,
+    bytes,
+    mibPerSecond: bytes / 1048576 / r.seconds,
+    peakRssMiB: r.peakKiB / 1024,
+  };
 }
 
 async function main(): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error('run `npm run build` first (dist/cli/main.js is missing)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-bench-snap-'));
-  const empty = await EtcdCluster.start({ size: 1, binary: ETCD, etcdctl: ETCDCTL, dataRoot: path.join(dir, 'empty') });
-  const big = await EtcdCluster.start({ size: 1, binary: ETCD, etcdctl: ETCDCTL, dataRoot: path.join(dir, 'big'), quotaBackendBytes: 4 * 1024 ** 3 });
+  const empty = await EtcdCluster.start({
+    size: 1,
+    binary: ETCD,
+    etcdctl: ETCDCTL,
+    dataRoot: path.join(dir, 'empty'),
+  });
+  const big = await EtcdCluster.start({
+    size: 1,
+    binary: ETCD,
+    etcdctl: ETCDCTL,
+    dataRoot: path.join(dir, 'big'),
+    quotaBackendBytes: 4 * 1024 ** 3,
+  });
   try {
     const baseline = await saveWith('etcd-monitor', empty.endpoints[0]!, path.join(dir, 'empty.db'));
     console.log(`baseline (empty DB): peak RSS ${baseline.peakRssMiB.toFixed(0)} MiB`);
@@ -97,10 +121,14 @@ async function main(): Promise<void> {
     await fill(big.endpoints[0]!, dbMiB);
     const runs: Run[] = [];
     for (let i = 0; i < reps; i++) {
-      for (const tool of i % 2 === 0 ? (['etcd-monitor', 'etcdctl'] as const) : (['etcdctl', 'etcd-monitor'] as const)) {
+      for (const tool of i % 2 === 0
+        ? (['etcd-monitor', 'etcdctl'] as const)
+        : (['etcdctl', 'etcd-monitor'] as const)) {
         const r = await saveWith(tool, big.endpoints[0]!, path.join(dir, `${tool}.db`));
         runs.push(r);
-        console.log(`${tool.padEnd(12)} ${r.seconds.toFixed(2)}s  ${r.mibPerSecond.toFixed(0)} MiB/s  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  (${(r.bytes / 1048576).toFixed(0)} MiB)`);
+        console.log(
+          `${tool.padEnd(12)} ${r.seconds.toFixed(2)}s  ${r.mibPerSecond.toFixed(0)} MiB/s  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  (${(r.bytes / 1048576).toFixed(0)} MiB)`,
+        );
       }
     }
     const ours = runs.filter((r) => r.tool === 'etcd-monitor');
@@ -114,7 +142,15 @@ async function main(): Promise<void> {
       oursRssGrowthMiB: Math.max(...ours.map((r) => r.peakRssMiB)) - baseline.peakRssMiB,
       targets: { throughputRatioAtLeast: 0.8, rssGrowthMiBBelow: 64 },
     };
-    const out = { date: new Date().toISOString(), machine: machineBasics(), etcd: '3.5 (Go-built, one member on loopback)', reps, baselinePeakRssMiB: baseline.peakRssMiB, runs, summary };
+    const out = {
+      date: new Date().toISOString(),
+      machine: machineBasics(),
+      etcd: '3.5 (Go-built, one member on loopback)',
+      reps,
+      baselinePeakRssMiB: baseline.peakRssMiB,
+      runs,
+      summary,
+    };
     fs.mkdirSync(path.dirname(flags.out!), { recursive: true });
     fs.writeFileSync(flags.out!, JSON.stringify(out, null, 2) + '\n');
     console.log(JSON.stringify(summary, null, 2));

@@ -15,7 +15,9 @@ export interface ApiOptions {
   token?: string;
   ready: () => boolean;
   /** Extra routes (e.g. the live dashboard) tried before the 404. Return true when handled. */
-  extraRoutes?: Array<(req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean | Promise<boolean>>;
+  extraRoutes?: Array<
+    (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean | Promise<boolean>
+  >;
 }
 
 export class HttpError extends Error {
@@ -42,11 +44,16 @@ function sendError(res: http.ServerResponse, e: HttpError): void {
 export function allowOnly(url: URL, allowed: readonly string[]): void {
   for (const k of url.searchParams.keys()) {
     if (!allowed.includes(k)) {
-      throw new HttpError(400, 'BadQueryParameter', `unknown query parameter "${k}"${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`);
+      throw new HttpError(
+        400,
+        'BadQueryParameter',
+        `unknown query parameter "${k}"${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`,
+      );
     }
   }
   for (const k of allowed) {
-    if (url.searchParams.getAll(k).length > 1) throw new HttpError(400, 'BadQueryParameter', `query parameter "${k}" given more than once`);
+    if (url.searchParams.getAll(k).length > 1)
+      throw new HttpError(400, 'BadQueryParameter', `query parameter "${k}" given more than once`);
   }
 }
 
@@ -65,14 +72,22 @@ export function pickCluster(monitors: MonitorRegistry, url: URL): ClusterMonitor
   if (wanted !== null) {
     if (wanted === '') throw new HttpError(400, 'BadQueryParameter', 'query parameter "cluster" is empty');
     const m = monitors.get(wanted);
-    if (!m) throw new HttpError(404, 'ClusterNotFound', `no monitored cluster named "${wanted}"`, { clusters: all.map((x) => x.name) });
+    if (!m)
+      throw new HttpError(404, 'ClusterNotFound', `no monitored cluster named "${wanted}"`, {
+        clusters: all.map((x) => x.name),
+      });
     return m;
   }
   if (all.length === 1) return all[0]!;
   if (all.length === 0) throw new HttpError(404, 'NoClusters', 'no cluster is monitored yet');
-  throw new HttpError(400, 'ClusterRequired', `${all.length} clusters are monitored: name one with ?cluster=<namespace>/<name>`, {
-    clusters: all.map((x) => x.name),
-  });
+  throw new HttpError(
+    400,
+    'ClusterRequired',
+    `${all.length} clusters are monitored: name one with ?cluster=<namespace>/<name>`,
+    {
+      clusters: all.map((x) => x.name),
+    },
+  );
 }
 
 export class ApiServer {
@@ -123,7 +138,8 @@ export class ApiServer {
 
   private statusOf(m: ClusterMonitor): unknown {
     const s = m.status;
-    if (!s) throw new HttpError(503, 'NotProbedYet', `cluster "${m.name}" has not completed a probe round yet`);
+    if (!s)
+      throw new HttpError(503, 'NotProbedYet', `cluster "${m.name}" has not completed a probe round yet`);
     return { cluster: m.name, ...s };
   }
 
@@ -171,7 +187,8 @@ export class ApiServer {
         allowOnly(url, ['cluster']);
         const m = this.pickCluster(url);
         const r = m.latest;
-        if (!r) throw new HttpError(503, 'NotProbedYet', `cluster "${m.name}" has not completed a probe round yet`);
+        if (!r)
+          throw new HttpError(503, 'NotProbedYet', `cluster "${m.name}" has not completed a probe round yet`);
         sendJson(res, 200, currentFigures(r));
         return;
       }
@@ -185,7 +202,10 @@ export class ApiServer {
         allowOnly(url, []);
         const name = decodeURIComponent(m[1]!);
         const mon = this.monitors.get(name);
-        if (!mon) throw new HttpError(404, 'ClusterNotFound', `no monitored cluster named "${name}"`, { clusters: this.monitors.list().map((x) => x.name) });
+        if (!mon)
+          throw new HttpError(404, 'ClusterNotFound', `no monitored cluster named "${name}"`, {
+            clusters: this.monitors.list().map((x) => x.name),
+          });
         sendJson(res, 200, this.statusOf(mon));
         return;
       }

@@ -32,10 +32,15 @@ export function parseFlags(argv: string[], options: Options): Values {
 }
 
 /** Flags and up to `maxPositionals` positional arguments (more, or an unknown flag, is a UsageError). */
-export function parseCommandLine(argv: string[], options: Options, maxPositionals: number): { values: Values; positionals: string[] } {
+export function parseCommandLine(
+  argv: string[],
+  options: Options,
+  maxPositionals: number,
+): { values: Values; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    if (positionals.length > maxPositionals) throw new UsageError(`unexpected argument "${positionals[maxPositionals]}"`);
+    if (positionals.length > maxPositionals)
+      throw new UsageError(`unexpected argument "${positionals[maxPositionals]}"`);
     return { values: values as Values, positionals };
   } catch (e) {
     if (e instanceof UsageError) throw e;
@@ -61,18 +66,26 @@ export function durationFlag(v: Values, name: string, fallbackMs: number): numbe
   }
 }
 
-export function numberFlag(v: Values, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function numberFlag(
+  v: Values,
+  name: string,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const s = str(v, name);
   if (s === undefined) return fallback;
   const n = Number(s);
-  if (s.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${s}"`);
+  if (s.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${s}"`);
   return n;
 }
 
 export function choiceFlag<T extends string>(v: Values, name: string, choices: readonly T[], fallback: T): T {
   const s = str(v, name);
   if (s === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(s)) throw new UsageError(`--${name}: expected one of ${choices.join(', ')}, got "${s}"`);
+  if (!(choices as readonly string[]).includes(s))
+    throw new UsageError(`--${name}: expected one of ${choices.join(', ')}, got "${s}"`);
   return s as T;
 }
 
@@ -82,7 +95,9 @@ function readFlagFile(v: Values, name: string): Buffer | undefined {
   try {
     return readFileSync(p);
   } catch (e) {
-    throw new UsageError(`--${name}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `--${name}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
@@ -93,9 +108,16 @@ export interface ConnectionConfig {
   clusterName: string;
 }
 
-export function connectionConfig(v: Values, env: NodeJS.ProcessEnv, defaultTimeoutMs = 5000): ConnectionConfig {
+export function connectionConfig(
+  v: Values,
+  env: NodeJS.ProcessEnv,
+  defaultTimeoutMs = 5000,
+): ConnectionConfig {
   const raw = str(v, 'endpoints') ?? env.ETCD_MONITOR_ENDPOINTS ?? env.ETCDCTL_ENDPOINTS;
-  if (!raw) throw new UsageError('--endpoints is required (e.g. --endpoints=localhost:2379,localhost:22379,localhost:32379)');
+  if (!raw)
+    throw new UsageError(
+      '--endpoints is required (e.g. --endpoints=localhost:2379,localhost:22379,localhost:32379)',
+    );
   const ca = readFlagFile(v, 'cacert');
   const cert = readFlagFile(v, 'cert');
   const key = readFlagFile(v, 'key');
@@ -121,7 +143,10 @@ export function connectionConfig(v: Values, env: NodeJS.ProcessEnv, defaultTimeo
     user = user.slice(0, i);
   }
   if (user !== undefined) {
-    if (password === undefined) throw new UsageError('--user needs a password (--password, ETCD_MONITOR_PASSWORD or --user=name:password)');
+    if (password === undefined)
+      throw new UsageError(
+        '--user needs a password (--password, ETCD_MONITOR_PASSWORD or --user=name:password)',
+      );
     conn.auth = { username: user, password };
   }
   const timeoutMs = durationFlag(v, 'timeout', defaultTimeoutMs);

@@ -84,11 +84,16 @@ export function benchmarkInput(v: Values): BenchmarkInput {
 }
 
 export function runBenchmarkCommand(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
-  return runCommand(argv, io, { name: 'etcd-monitor benchmark', usage: BENCHMARK_USAGE, flags: BENCHMARK_FLAGS }, (v) => {
-    const conn = connectionConfig(v, io.env);
-    const input = benchmarkInput(v);
-    return execute(input, conn, v.json === true, io, signal, 'etcd-monitor benchmark');
-  });
+  return runCommand(
+    argv,
+    io,
+    { name: 'etcd-monitor benchmark', usage: BENCHMARK_USAGE, flags: BENCHMARK_FLAGS },
+    (v) => {
+      const conn = connectionConfig(v, io.env);
+      const input = benchmarkInput(v);
+      return execute(input, conn, v.json === true, io, signal, 'etcd-monitor benchmark');
+    },
+  );
 }
 
 /** Monitor flags that make no sense for a benchmark; named in a warning when given with --run-benchmark. */

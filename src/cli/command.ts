@@ -79,9 +79,19 @@ export interface Serving {
 }
 
 /** Serve the HTTP API (/metrics, /api/v1, health) with the live dashboard for `registry`. */
-export async function startServing(registry: MonitorRegistry, exporter: MetricsExporter, o: ServeOptions, log: Logger): Promise<Serving> {
+export async function startServing(
+  registry: MonitorRegistry,
+  exporter: MetricsExporter,
+  o: ServeOptions,
+  log: Logger,
+): Promise<Serving> {
   const dashboard = createDashboard(registry, { token: o.token });
-  const api = new ApiServer(registry, exporter, { host: o.host, port: o.port, token: o.token, ready: o.ready, extraRoutes: dashboard.routes }, log);
+  const api = new ApiServer(
+    registry,
+    exporter,
+    { host: o.host, port: o.port, token: o.token, ready: o.ready, extraRoutes: dashboard.routes },
+    log,
+  );
   const addr = await api.listen();
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {

@@ -37,13 +37,19 @@ function schedule(v: Values, name: string): string {
 function backupStore(v: Values, env: NodeJS.ProcessEnv): SnapshotStore {
   const dir = str(v, 'backup-dir');
   const bucket = str(v, 'backup-s3-bucket');
-  if ((dir === undefined) === (bucket === undefined)) throw new UsageError('--backup-schedule needs exactly one destination: --backup-dir=PATH or --backup-s3-bucket=NAME');
+  if ((dir === undefined) === (bucket === undefined))
+    throw new UsageError(
+      '--backup-schedule needs exactly one destination: --backup-dir=PATH or --backup-s3-bucket=NAME',
+    );
   if (dir !== undefined) return new LocalStore(dir);
   // Read from the environment at every request, so a supervisor that rewrites it is picked up.
   const credentials = async (): Promise<{ accessKeyId: string; secretAccessKey: string }> => {
     const accessKeyId = env.ETCD_MONITOR_BACKUP_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = env.ETCD_MONITOR_BACKUP_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey) throw new Error('no S3 credentials: set ETCD_MONITOR_BACKUP_S3_ACCESS_KEY_ID and ETCD_MONITOR_BACKUP_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)');
+    if (!accessKeyId || !secretAccessKey)
+      throw new Error(
+        'no S3 credentials: set ETCD_MONITOR_BACKUP_S3_ACCESS_KEY_ID and ETCD_MONITOR_BACKUP_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)',
+      );
     return { accessKeyId, secretAccessKey };
   };
   return new S3Store({
@@ -57,9 +63,16 @@ function backupStore(v: Values, env: NodeJS.ProcessEnv): SnapshotStore {
 }
 
 /** undefined when no maintenance flag is given; a UsageError for a half or wrong configuration. */
-export function maintenanceConfig(v: Values, env: NodeJS.ProcessEnv, cluster: string, timeoutMs: number): MaintenanceConfig | undefined {
+export function maintenanceConfig(
+  v: Values,
+  env: NodeJS.ProcessEnv,
+  cluster: string,
+  timeoutMs: number,
+): MaintenanceConfig | undefined {
   const cfg: MaintenanceConfig = { cluster, timeoutMs, idleTimeoutMs: 30_000, overallTimeoutMs: 3_600_000 };
-  const backupFlags = Object.keys(MAINTENANCE_FLAGS).filter((k) => k.startsWith('backup-') && v[k] !== undefined);
+  const backupFlags = Object.keys(MAINTENANCE_FLAGS).filter(
+    (k) => k.startsWith('backup-') && v[k] !== undefined,
+  );
   if (str(v, 'backup-schedule') !== undefined) {
     let maxAgeMs: number | undefined;
     const maxAge = str(v, 'backup-max-age');
@@ -73,12 +86,16 @@ export function maintenanceConfig(v: Values, env: NodeJS.ProcessEnv, cluster: st
     cfg.backup = {
       schedule: schedule(v, 'backup-schedule'),
       member: choiceFlag(v, 'backup-member', ['follower', 'leader', 'any'] as const, 'follower'),
-      retention: { keep: str(v, 'backup-keep') !== undefined ? numberFlag(v, 'backup-keep', 10, 1, 100_000) : 10, maxAgeMs },
+      retention: {
+        keep: str(v, 'backup-keep') !== undefined ? numberFlag(v, 'backup-keep', 10, 1, 100_000) : 10,
+        maxAgeMs,
+      },
       store: backupStore(v, env),
     };
     if (v['backup-restore-test'] === true) {
       const tools = findRestoreTools(env);
-      if (!tools) throw new UsageError('--backup-restore-test needs etcd and etcdutl (or a 3.4 etcdctl) on PATH');
+      if (!tools)
+        throw new UsageError('--backup-restore-test needs etcd and etcdutl (or a 3.4 etcdctl) on PATH');
       cfg.backup.restoreTest = tools;
     }
   } else if (backupFlags.length > 0) {

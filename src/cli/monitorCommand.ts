@@ -6,7 +6,17 @@ import { createLogger, type LogFormat, type Logger } from '../log.js';
 import { MetricsExporter } from '../metrics/exporter.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import { MonitorRegistry } from '../monitor/registry.js';
-import { CONNECTION_FLAGS, UsageError, choiceFlag, connectionConfig, durationFlag, type ConnectionConfig, numberFlag, str, type Values } from './args.js';
+import {
+  CONNECTION_FLAGS,
+  UsageError,
+  choiceFlag,
+  connectionConfig,
+  durationFlag,
+  type ConnectionConfig,
+  numberFlag,
+  str,
+  type Values,
+} from './args.js';
 import { runGuideBenchmark } from './benchmarkCommand.js';
 import { runCommand, startServing, waitForStop } from './command.js';
 import type { Io } from './io.js';
@@ -48,10 +58,14 @@ export interface StandaloneConfig {
 }
 
 export function standaloneConfig(v: Values, env: NodeJS.ProcessEnv): StandaloneConfig {
-  if (v.interval !== undefined && v['health-check-interval'] !== undefined) throw new UsageError('give --interval or --health-check-interval, not both');
+  if (v.interval !== undefined && v['health-check-interval'] !== undefined)
+    throw new UsageError('give --interval or --health-check-interval, not both');
   const interval = durationFlag(v, v.interval !== undefined ? 'interval' : 'health-check-interval', 10_000);
   if (interval < 1000) throw new UsageError('--interval must be at least 1s');
-  const logFormat = str(v, 'log-format') !== undefined ? choiceFlag(v, 'log-format', ['json', 'text'] as const, 'text') : undefined;
+  const logFormat =
+    str(v, 'log-format') !== undefined
+      ? choiceFlag(v, 'log-format', ['json', 'text'] as const, 'text')
+      : undefined;
   const logLevel = choiceFlag(v, 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info');
   return {
     interval,
@@ -61,8 +75,19 @@ export function standaloneConfig(v: Values, env: NodeJS.ProcessEnv): StandaloneC
     thresholds: {
       ...DEFAULT_THRESHOLDS,
       latencyWarningMs: numberFlag(v, 'latency-warning-ms', DEFAULT_THRESHOLDS.latencyWarningMs, 0),
-      dbQuotaWarningPercent: numberFlag(v, 'db-quota-warning-percent', DEFAULT_THRESHOLDS.dbQuotaWarningPercent, 1, 100),
-      leaderChangesWarningPerHour: numberFlag(v, 'leader-changes-warning-per-hour', DEFAULT_THRESHOLDS.leaderChangesWarningPerHour, 0),
+      dbQuotaWarningPercent: numberFlag(
+        v,
+        'db-quota-warning-percent',
+        DEFAULT_THRESHOLDS.dbQuotaWarningPercent,
+        1,
+        100,
+      ),
+      leaderChangesWarningPerHour: numberFlag(
+        v,
+        'leader-changes-warning-per-hour',
+        DEFAULT_THRESHOLDS.leaderChangesWarningPerHour,
+        0,
+      ),
     },
     logLevel,
     logFormat,
@@ -75,27 +100,48 @@ export function defaultTimeoutMs(intervalMs: number): number {
 }
 
 /** The connection and the monitor settings from the flags, the timeout checked against the interval. */
-export function monitorConfig(v: Values, env: NodeJS.ProcessEnv): { conn: ConnectionConfig; cfg: StandaloneConfig } {
+export function monitorConfig(
+  v: Values,
+  env: NodeJS.ProcessEnv,
+): { conn: ConnectionConfig; cfg: StandaloneConfig } {
   const cfg = standaloneConfig(v, env);
   const conn = connectionConfig(v, env, defaultTimeoutMs(cfg.interval));
-  if (conn.timeoutMs >= cfg.interval) throw new UsageError(`--timeout (${conn.timeoutMs}ms) must be shorter than --interval (${cfg.interval}ms)`);
+  if (conn.timeoutMs >= cfg.interval)
+    throw new UsageError(
+      `--timeout (${conn.timeoutMs}ms) must be shorter than --interval (${cfg.interval}ms)`,
+    );
   cfg.maintenance = maintenanceConfig(v, env, conn.clusterName, conn.timeoutMs);
   return { conn, cfg };
 }
 
 export function runMonitor(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
-  return runCommand(argv, io, { name: 'etcd-monitor monitor', usage: MONITOR_USAGE, flags: MONITOR_FLAGS }, async (v) => {
-    if (v['run-benchmark'] || v['benchmark-type'] !== undefined || v['benchmark-ops'] !== undefined) return runGuideBenchmark(v, io, signal);
-    const { conn, cfg } = monitorConfig(v, io.env);
-    const metricsUrls = str(v, 'metrics-urls')?.split(',').map((s) => s.trim()).filter(Boolean);
-    if (metricsUrls && metricsUrls.length !== conn.endpoints.length) throw new UsageError(`--metrics-urls needs one URL per endpoint (${conn.endpoints.length})`);
-    const log = createLogger(cfg.logLevel, cfg.logFormat);
-    const app = await startStandalone(conn, cfg, { metrics: v['no-member-metrics'] !== true, metricsUrls, writeProbe: v['write-probe'] === true }, log);
-    await waitForStop(signal);
-    log.info('stopping');
-    await app.stop();
-    return 0;
-  });
+  return runCommand(
+    argv,
+    io,
+    { name: 'etcd-monitor monitor', usage: MONITOR_USAGE, flags: MONITOR_FLAGS },
+    async (v) => {
+      if (v['run-benchmark'] || v['benchmark-type'] !== undefined || v['benchmark-ops'] !== undefined)
+        return runGuideBenchmark(v, io, signal);
+      const { conn, cfg } = monitorConfig(v, io.env);
+      const metricsUrls = str(v, 'metrics-urls')
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (metricsUrls && metricsUrls.length !== conn.endpoints.length)
+        throw new UsageError(`--metrics-urls needs one URL per endpoint (${conn.endpoints.length})`);
+      const log = createLogger(cfg.logLevel, cfg.logFormat);
+      const app = await startStandalone(
+        conn,
+        cfg,
+        { metrics: v['no-member-metrics'] !== true, metricsUrls, writeProbe: v['write-probe'] === true },
+        log,
+      );
+      await waitForStop(signal);
+      log.info('stopping');
+      await app.stop();
+      return 0;
+    },
+  );
 }
 
 export interface StandaloneApp {
@@ -123,12 +169,24 @@ export async function startStandalone(
     metricsUrls: probe.metricsUrls,
     writeProbePrefix: probe.writeProbe ? '/etcd-monitor/probe/' : undefined,
   });
-  const monitor = new ClusterMonitor({ name: conn.clusterName, intervalMs: cfg.interval, timeoutMs: conn.timeoutMs, thresholds: cfg.thresholds }, prober, log);
+  const monitor = new ClusterMonitor(
+    {
+      name: conn.clusterName,
+      intervalMs: cfg.interval,
+      timeoutMs: conn.timeoutMs,
+      thresholds: cfg.thresholds,
+    },
+    prober,
+    log,
+  );
   registry.add(monitor);
   if (cfg.maintenance) {
     const sched = new MaintenanceScheduler(
       cfg.maintenance,
-      { connect: () => conn.endpoints.map((e) => new MemberClient(e, conn.conn, SNAPSHOT_CHANNEL_OPTIONS)), onEvent: (ev) => monitor.maintenanceEvent(ev) },
+      {
+        connect: () => conn.endpoints.map((e) => new MemberClient(e, conn.conn, SNAPSHOT_CHANNEL_OPTIONS)),
+        onEvent: (ev) => monitor.maintenanceEvent(ev),
+      },
       new Date(),
     );
     await sched.resume();
@@ -138,11 +196,20 @@ export async function startStandalone(
   monitor.on('round', (r) => {
     const s = r.evaluation.status;
     if (s.phase !== lastPhase) {
-      log.info(`cluster phase ${lastPhase ?? '(none)'} -> ${s.phase}`, { cluster: r.cluster, leader: s.leader?.name, members: s.summary.members });
+      log.info(`cluster phase ${lastPhase ?? '(none)'} -> ${s.phase}`, {
+        cluster: r.cluster,
+        leader: s.leader?.name,
+        members: s.summary.members,
+      });
       lastPhase = s.phase;
     }
   });
-  const serving = await startServing(registry, exporter, { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => monitor.rounds > 0 }, log);
+  const serving = await startServing(
+    registry,
+    exporter,
+    { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => monitor.rounds > 0 },
+    log,
+  );
   log.info('etcd-monitor started', {
     cluster: conn.clusterName,
     endpoints: conn.endpoints.map((e) => e.url),

@@ -73,8 +73,10 @@ export function operatorConfig(v: Values, env: NodeJS.ProcessEnv): OperatorConfi
     secretRefreshMs: durationFlag(v, 'secret-refresh-interval', 30_000),
     watchdogMs: durationFlag(v, 'watch-watchdog', 120_000),
   };
-  if (cfg.renewDeadlineMs >= cfg.leaseDurationMs) throw new UsageError('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
-  if (cfg.retryPeriodMs >= cfg.renewDeadlineMs) throw new UsageError('--leader-elect-retry-period must be shorter than --leader-elect-renew-deadline');
+  if (cfg.renewDeadlineMs >= cfg.leaseDurationMs)
+    throw new UsageError('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
+  if (cfg.retryPeriodMs >= cfg.renewDeadlineMs)
+    throw new UsageError('--leader-elect-retry-period must be shorter than --leader-elect-renew-deadline');
   return cfg;
 }
 
@@ -88,11 +90,19 @@ export interface OperatorApp {
 }
 
 /** Wire the operator; with leader election the controller runs only while this replica leads. */
-export async function startOperator(cfg: OperatorConfig, kube: KubeClient, log: Logger): Promise<OperatorApp> {
+export async function startOperator(
+  cfg: OperatorConfig,
+  kube: KubeClient,
+  log: Logger,
+): Promise<OperatorApp> {
   const registry = new MonitorRegistry();
   const exporter = new MetricsExporter(registry);
   let controller: Controller | undefined;
-  const metrics = new OperatorMetrics(exporter.registry, () => controller?.queueDepth ?? 0, () => registry.size);
+  const metrics = new OperatorMetrics(
+    exporter.registry,
+    () => controller?.queueDepth ?? 0,
+    () => registry.size,
+  );
   const newController = (): Controller =>
     new Controller(kube, registry, log, metrics, {
       namespace: cfg.namespace,
@@ -121,14 +131,26 @@ export async function startOperator(cfg: OperatorConfig, kube: KubeClient, log: 
   const serving = await startServing(
     registry,
     exporter,
-    { host: cfg.apiHost, port: cfg.apiPort, token: cfg.apiToken, ready: () => (controller ? controller.synced : Boolean(elector?.inContact)) },
+    {
+      host: cfg.apiHost,
+      port: cfg.apiPort,
+      token: cfg.apiToken,
+      ready: () => (controller ? controller.synced : Boolean(elector?.inContact)),
+    },
     log,
   );
   if (cfg.leaderElect) {
     metrics.isLeader.set(0);
     elector = new LeaderElector(
       kube,
-      { namespace: cfg.leaseNamespace, name: 'etcd-monitor-operator', identity: cfg.identity, leaseDurationMs: cfg.leaseDurationMs, renewDeadlineMs: cfg.renewDeadlineMs, retryPeriodMs: cfg.retryPeriodMs },
+      {
+        namespace: cfg.leaseNamespace,
+        name: 'etcd-monitor-operator',
+        identity: cfg.identity,
+        leaseDurationMs: cfg.leaseDurationMs,
+        renewDeadlineMs: cfg.renewDeadlineMs,
+        retryPeriodMs: cfg.retryPeriodMs,
+      },
       { onStartedLeading: startController, onStoppedLeading: () => void stopController() },
       log,
     );
@@ -160,21 +182,32 @@ export async function startOperator(cfg: OperatorConfig, kube: KubeClient, log: 
 }
 
 export function runOperator(argv: string[], io: Io): Promise<number> {
-  return runCommand(argv, io, { name: 'etcd-monitor operator', usage: OPERATOR_USAGE, flags: OPERATOR_FLAGS }, async (v) => {
-    const cfg = operatorConfig(v, io.env);
-    const logFormat = str(v, 'log-format') !== undefined ? choiceFlag(v, 'log-format', ['json', 'text'] as const, 'json') : undefined;
-    const log = createLogger(choiceFlag(v, 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'), logFormat);
-    let kube: KubeClient;
-    try {
-      kube = createKubeClient(loadKubeConfig(cfg.kubeconfig));
-    } catch (e) {
-      io.err(`etcd-monitor operator: cannot load the Kubernetes configuration: ${(e as Error).message}`);
-      return 1;
-    }
-    const app = await startOperator(cfg, kube, log);
-    await waitForStop();
-    log.info('stopping');
-    await app.stop();
-    return 0;
-  });
+  return runCommand(
+    argv,
+    io,
+    { name: 'etcd-monitor operator', usage: OPERATOR_USAGE, flags: OPERATOR_FLAGS },
+    async (v) => {
+      const cfg = operatorConfig(v, io.env);
+      const logFormat =
+        str(v, 'log-format') !== undefined
+          ? choiceFlag(v, 'log-format', ['json', 'text'] as const, 'json')
+          : undefined;
+      const log = createLogger(
+        choiceFlag(v, 'log-level', ['error', 'warn', 'info', 'debug'] as const, 'info'),
+        logFormat,
+      );
+      let kube: KubeClient;
+      try {
+        kube = createKubeClient(loadKubeConfig(cfg.kubeconfig));
+      } catch (e) {
+        io.err(`etcd-monitor operator: cannot load the Kubernetes configuration: ${(e as Error).message}`);
+        return 1;
+      }
+      const app = await startOperator(cfg, kube, log);
+      await waitForStop();
+      log.info('stopping');
+      await app.stop();
+      return 0;
+    },
+  );
 }

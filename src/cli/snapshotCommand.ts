@@ -34,7 +34,12 @@ const SAVE_FLAGS = {
 
 const VERIFY_FLAGS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
-const command = (flags: typeof SAVE_FLAGS | typeof VERIFY_FLAGS): CommandInfo => ({ name: 'etcd-monitor snapshot', usage: SNAPSHOT_USAGE, flags, positionals: 1 });
+const command = (flags: typeof SAVE_FLAGS | typeof VERIFY_FLAGS): CommandInfo => ({
+  name: 'etcd-monitor snapshot',
+  usage: SNAPSHOT_USAGE,
+  flags,
+  positionals: 1,
+});
 
 export async function runSnapshot(argv: string[], io: Io): Promise<number> {
   const [verb, ...rest] = argv;
@@ -43,8 +48,10 @@ export async function runSnapshot(argv: string[], io: Io): Promise<number> {
       (verb === undefined ? io.err : io.out)(SNAPSHOT_USAGE);
       return verb === undefined ? 2 : 0;
     }
-    if (verb === 'save') return await runCommand(rest, io, command(SAVE_FLAGS), (v, [file]) => save(v, file, io));
-    if (verb === 'verify') return await runCommand(rest, io, command(VERIFY_FLAGS), (v, [file]) => verify(v, file, io));
+    if (verb === 'save')
+      return await runCommand(rest, io, command(SAVE_FLAGS), (v, [file]) => save(v, file, io));
+    if (verb === 'verify')
+      return await runCommand(rest, io, command(VERIFY_FLAGS), (v, [file]) => verify(v, file, io));
     throw new UsageError(`unknown snapshot command "${verb}" (save or verify)`);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -10,7 +10,12 @@ import { STATUS_USAGE } from './usage.js';
 const STATUS_FLAGS = { ...CONNECTION_FLAGS, 'write-out': { type: 'string', short: 'w' } } as const;
 
 export function runStatus(argv: string[], io: Io): Promise<number> {
-  return runCommand(argv, io, { name: 'etcd-monitor status', usage: STATUS_USAGE, flags: STATUS_FLAGS }, (v) => probeOnce(v, io));
+  return runCommand(
+    argv,
+    io,
+    { name: 'etcd-monitor status', usage: STATUS_USAGE, flags: STATUS_FLAGS },
+    (v) => probeOnce(v, io),
+  );
 }
 
 async function probeOnce(v: Values, io: Io): Promise<number> {
@@ -22,7 +27,9 @@ async function probeOnce(v: Values, io: Io): Promise<number> {
     await prober.connect(cfg.timeoutMs);
     const obs = await prober.probe(Date.now());
     const { status } = evaluate(obs, undefined, emptyMemory(), { thresholds: DEFAULT_THRESHOLDS });
-    io.out(out === 'json' ? JSON.stringify({ cluster: cfg.clusterName, ...status }, null, 2) : statusTable(status));
+    io.out(
+      out === 'json' ? JSON.stringify({ cluster: cfg.clusterName, ...status }, null, 2) : statusTable(status),
+    );
     return status.healthy ? 0 : 1;
   } finally {
     prober.close();

@@ -10,7 +10,22 @@ export function renderTable(rows: string[][]): string {
 }
 
 export function statusTable(s: EtcdMonitorStatus): string {
-  const header = ['ENDPOINT', 'NAME', 'ID', 'VERSION', 'DB SIZE', 'IN USE', 'IS LEADER', 'IS LEARNER', 'RAFT TERM', 'RAFT INDEX', 'APPLIED', 'HEALTH', 'TOOK', 'ERRORS'];
+  const header = [
+    'ENDPOINT',
+    'NAME',
+    'ID',
+    'VERSION',
+    'DB SIZE',
+    'IN USE',
+    'IS LEADER',
+    'IS LEARNER',
+    'RAFT TERM',
+    'RAFT INDEX',
+    'APPLIED',
+    'HEALTH',
+    'TOOK',
+    'ERRORS',
+  ];
   const rows = s.members.map((m) => [
     m.endpoint,
     m.name,
@@ -25,7 +40,11 @@ export function statusTable(s: EtcdMonitorStatus): string {
     m.raftAppliedIndex?.toString() ?? '-',
     m.healthy ? 'healthy' : 'unhealthy',
     humanMs(m.probeLatencyMs),
-    m.errors.length === 0 ? '' : m.errors.length === 1 ? shorten(m.errors[0]!) : `${m.errors.length} errors (below)`,
+    m.errors.length === 0
+      ? ''
+      : m.errors.length === 1
+        ? shorten(m.errors[0]!)
+        : `${m.errors.length} errors (below)`,
   ]);
   const leader = s.leader ? `${s.leader.name} (${s.leader.id})` : 'none';
   const alarms = s.alarms.length ? s.alarms.map((a) => `${a.type}@${a.memberID}`).join(', ') : 'none';
@@ -37,7 +56,9 @@ export function statusTable(s: EtcdMonitorStatus): string {
       summary.push(`errors of ${m.endpoint}:`, ...m.errors.map((e) => `  - ${e}`));
     }
   }
-  const bad = s.conditions.filter((c) => (c.type === 'Degraded' ? c.status === 'True' : c.status === 'False'));
+  const bad = s.conditions.filter((c) =>
+    c.type === 'Degraded' ? c.status === 'True' : c.status === 'False',
+  );
   for (const c of bad) summary.push(`  ${c.type}=${c.status} ${c.reason}: ${c.message}`);
   return renderTable([header, ...rows]) + '\n' + summary.join('\n');
 }

@@ -36,12 +36,33 @@ export interface ResolvedSpec {
 
 export type BackupDestination =
   | { kind: 'local'; path: string }
-  | { kind: 's3'; endpoint?: string; bucket: string; prefix?: string; region?: string; forcePathStyle: boolean; secretName: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  | {
+      kind: 's3';
+      endpoint?: string;
+      bucket: string;
+      prefix?: string;
+      region?: string;
+      forcePathStyle: boolean;
+      secretName: string;
+      credentials: { accessKeyId: string; secretAccessKey: string };
+    };
 
 /** What the operator needs to run scheduled maintenance of one resource (plain data). */
 export interface MaintenancePlan {
-  backup?: { schedule: string; member: 'follower' | 'leader' | 'any'; keep?: number; maxAgeMs?: number; destination: BackupDestination; restoreTest: boolean };
-  defragmentation?: { schedule: string; minFragmentationPercent: number; minReclaimableBytes: number; disarmNoSpace: boolean };
+  backup?: {
+    schedule: string;
+    member: 'follower' | 'leader' | 'any';
+    keep?: number;
+    maxAgeMs?: number;
+    destination: BackupDestination;
+    restoreTest: boolean;
+  };
+  defragmentation?: {
+    schedule: string;
+    minFragmentationPercent: number;
+    minReclaimableBytes: number;
+    disarmNoSpace: boolean;
+  };
   /** Changes when anything but the S3 credentials changes (those rotate in place). */
   key: string;
 }
@@ -91,20 +112,35 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
     return fail('InvalidDuration', (e as Error).message);
   }
   if (intervalMs < 1000) return fail('InvalidDuration', 'interval must be at least 1s');
-  if (timeoutMs >= intervalMs) return fail('InvalidDuration', `timeout ${spec.timeout} must be shorter than interval ${spec.interval}`);
+  if (timeoutMs >= intervalMs)
+    return fail('InvalidDuration', `timeout ${spec.timeout} must be shorter than interval ${spec.interval}`);
   const urls = spec.metrics?.urls ?? [];
-  if (urls.length > 0 && urls.length !== endpoints.length) return fail('InvalidMetricsURLs', 'metrics.urls needs one URL per endpoint');
+  if (urls.length > 0 && urls.length !== endpoints.length)
+    return fail('InvalidMetricsURLs', 'metrics.urls needs one URL per endpoint');
 
   const conn: ConnectionOptions = {};
-  const keyParts: unknown[] = [endpoints.map((e) => e.url), timeoutMs, spec.metrics?.enabled !== false, urls, spec.probes?.writeLatency === true];
+  const keyParts: unknown[] = [
+    endpoints.map((e) => e.url),
+    timeoutMs,
+    spec.metrics?.enabled !== false,
+    urls,
+    spec.probes?.writeLatency === true,
+  ];
   if (tlsRef) {
     const s = secrets.tls;
-    if (s === 'Forbidden') return fail('SecretForbidden', `not allowed to read TLS secret "${tlsRef.secretName}" (grant the operator get on secrets in this namespace)`);
+    if (s === 'Forbidden')
+      return fail(
+        'SecretForbidden',
+        `not allowed to read TLS secret "${tlsRef.secretName}" (grant the operator get on secrets in this namespace)`,
+      );
     if (!s || s === 'NotFound') return fail('SecretNotFound', `TLS secret "${tlsRef.secretName}" not found`);
     const caKey = tlsRef.caKey ?? 'ca.crt';
     const certKey = tlsRef.certKey ?? 'tls.crt';
     const keyKey = tlsRef.keyKey ?? 'tls.key';
-    const tls: TlsMaterial = { serverName: tlsRef.serverName || undefined, insecureSkipVerify: tlsRef.insecureSkipVerify === true };
+    const tls: TlsMaterial = {
+      serverName: tlsRef.serverName || undefined,
+      insecureSkipVerify: tlsRef.insecureSkipVerify === true,
+    };
     const ca = s.data[caKey];
     const cert = s.data[certKey];
     const key = s.data[keyKey];
@@ -113,10 +149,16 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
       if (p) return fail('InvalidCertificate', p);
       tls.ca = ca;
     } else if (!tls.insecureSkipVerify) {
-      return fail('SecretKeyMissing', `TLS secret "${tlsRef.secretName}" has no key "${caKey}" (the CA bundle; or set insecureSkipVerify)`);
+      return fail(
+        'SecretKeyMissing',
+        `TLS secret "${tlsRef.secretName}" has no key "${caKey}" (the CA bundle; or set insecureSkipVerify)`,
+      );
     }
     if ((cert === undefined) !== (key === undefined)) {
-      return fail('SecretKeyMissing', `TLS secret "${tlsRef.secretName}" must hold both "${certKey}" and "${keyKey}" for a client certificate, or neither`);
+      return fail(
+        'SecretKeyMissing',
+        `TLS secret "${tlsRef.secretName}" must hold both "${certKey}" and "${keyKey}" for a client certificate, or neither`,
+      );
     }
     if (cert && key) {
       const pc = pemProblem(`secret "${tlsRef.secretName}" key "${certKey}"`, cert, 'cert');
@@ -124,11 +166,17 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
       const pk = pemProblem(`secret "${tlsRef.secretName}" key "${keyKey}"`, key, 'key');
       if (pk) return fail('InvalidCertificate', pk);
       if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
-        return fail('InvalidCertificate', `secret "${tlsRef.secretName}": "${keyKey}" is not the private key of "${certKey}"`);
+        return fail(
+          'InvalidCertificate',
+          `secret "${tlsRef.secretName}": "${keyKey}" is not the private key of "${certKey}"`,
+        );
       }
       const notAfter = Date.parse(new X509Certificate(cert).validTo);
       if (Number.isFinite(notAfter) && notAfter < Date.now()) {
-        return fail('InvalidCertificate', `secret "${tlsRef.secretName}": client certificate "${certKey}" expired on ${new Date(notAfter).toISOString()}`);
+        return fail(
+          'InvalidCertificate',
+          `secret "${tlsRef.secretName}": client certificate "${certKey}" expired on ${new Date(notAfter).toISOString()}`,
+        );
       }
       tls.cert = cert;
       tls.key = key;
@@ -138,13 +186,19 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
   }
   if (spec.auth) {
     const s = secrets.auth;
-    if (s === 'Forbidden') return fail('SecretForbidden', `not allowed to read auth secret "${spec.auth.secretName}" (grant the operator get on secrets in this namespace)`);
-    if (!s || s === 'NotFound') return fail('SecretNotFound', `auth secret "${spec.auth.secretName}" not found`);
+    if (s === 'Forbidden')
+      return fail(
+        'SecretForbidden',
+        `not allowed to read auth secret "${spec.auth.secretName}" (grant the operator get on secrets in this namespace)`,
+      );
+    if (!s || s === 'NotFound')
+      return fail('SecretNotFound', `auth secret "${spec.auth.secretName}" not found`);
     const uk = spec.auth.usernameKey ?? 'username';
     const pk = spec.auth.passwordKey ?? 'password';
     const u = s.data[uk];
     const p = s.data[pk];
-    if (!u || u.length === 0) return fail('SecretKeyMissing', `auth secret "${spec.auth.secretName}" has no key "${uk}"`);
+    if (!u || u.length === 0)
+      return fail('SecretKeyMissing', `auth secret "${spec.auth.secretName}" has no key "${uk}"`);
     if (!p) return fail('SecretKeyMissing', `auth secret "${spec.auth.secretName}" has no key "${pk}"`);
     conn.auth = { username: u.toString('utf8').trim(), password: p.toString('utf8') };
     keyParts.push(['auth', s.resourceVersion]);
@@ -166,7 +220,8 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
         ...DEFAULT_THRESHOLDS,
         latencyWarningMs: t.latencyWarningMs ?? DEFAULT_THRESHOLDS.latencyWarningMs,
         dbQuotaWarningPercent: t.dbQuotaWarningPercent ?? DEFAULT_THRESHOLDS.dbQuotaWarningPercent,
-        leaderChangesWarningPerHour: t.leaderChangesWarningPerHour ?? DEFAULT_THRESHOLDS.leaderChangesWarningPerHour,
+        leaderChangesWarningPerHour:
+          t.leaderChangesWarningPerHour ?? DEFAULT_THRESHOLDS.leaderChangesWarningPerHour,
       },
       paused: spec.paused === true,
       connectionKey: JSON.stringify(keyParts),
@@ -185,7 +240,10 @@ function scheduleProblem(field: string, text: string): ConfigProblem | undefined
 }
 
 /** spec.backup and spec.maintenance checked (schedules, destination, S3 Secret); undefined when neither is set. */
-export function maintenancePlan(spec: EtcdMonitorSpec, secrets: SecretsForSpec): MaintenancePlan | { problem: ConfigProblem } | undefined {
+export function maintenancePlan(
+  spec: EtcdMonitorSpec,
+  secrets: SecretsForSpec,
+): MaintenancePlan | { problem: ConfigProblem } | undefined {
   const b = spec.backup;
   const d = spec.maintenance?.defragmentation;
   if (!b && !d) return undefined;
@@ -198,30 +256,79 @@ export function maintenancePlan(spec: EtcdMonitorSpec, secrets: SecretsForSpec):
       try {
         maxAgeMs = parseDuration(b.retention.maxAge);
       } catch (e) {
-        return { problem: { reason: 'InvalidDuration', message: `backup.retention.maxAge: ${(e as Error).message}` } };
+        return {
+          problem: { reason: 'InvalidDuration', message: `backup.retention.maxAge: ${(e as Error).message}` },
+        };
       }
     }
     const local = b.destination?.local;
     const s3 = b.destination?.s3;
-    if (Boolean(local) === Boolean(s3)) return { problem: { reason: 'InvalidBackupDestination', message: 'backup.destination needs exactly one of local or s3' } };
+    if (Boolean(local) === Boolean(s3))
+      return {
+        problem: {
+          reason: 'InvalidBackupDestination',
+          message: 'backup.destination needs exactly one of local or s3',
+        },
+      };
     let destination: BackupDestination;
     if (local) {
-      if (!local.path?.startsWith('/')) return { problem: { reason: 'InvalidBackupDestination', message: `backup.destination.local.path must be an absolute path (a mounted volume), got "${local.path ?? ''}"` } };
+      if (!local.path?.startsWith('/'))
+        return {
+          problem: {
+            reason: 'InvalidBackupDestination',
+            message: `backup.destination.local.path must be an absolute path (a mounted volume), got "${local.path ?? ''}"`,
+          },
+        };
       destination = { kind: 'local', path: local.path };
     } else {
       const sec = secrets.backupS3;
       const name = s3!.secretName;
-      if (sec === 'Forbidden') return { problem: { reason: 'SecretForbidden', message: `not allowed to read backup S3 secret "${name}" (grant the operator get on secrets in this namespace)` } };
-      if (!sec || sec === 'NotFound') return { problem: { reason: 'SecretNotFound', message: `backup S3 secret "${name}" not found` } };
+      if (sec === 'Forbidden')
+        return {
+          problem: {
+            reason: 'SecretForbidden',
+            message: `not allowed to read backup S3 secret "${name}" (grant the operator get on secrets in this namespace)`,
+          },
+        };
+      if (!sec || sec === 'NotFound')
+        return { problem: { reason: 'SecretNotFound', message: `backup S3 secret "${name}" not found` } };
       const idKey = s3!.accessKeyIdKey ?? 'accessKeyId';
       const secretKey = s3!.secretAccessKeyKey ?? 'secretAccessKey';
       const id = sec.data[idKey]?.toString('utf8').trim();
       const secret = sec.data[secretKey]?.toString('utf8').trim();
-      if (!id) return { problem: { reason: 'SecretKeyMissing', message: `backup S3 secret "${name}" has no key "${idKey}"` } };
-      if (!secret) return { problem: { reason: 'SecretKeyMissing', message: `backup S3 secret "${name}" has no key "${secretKey}"` } };
-      destination = { kind: 's3', endpoint: s3!.endpoint, bucket: s3!.bucket, prefix: s3!.prefix, region: s3!.region, forcePathStyle: s3!.forcePathStyle ?? true, secretName: name, credentials: { accessKeyId: id, secretAccessKey: secret } };
+      if (!id)
+        return {
+          problem: {
+            reason: 'SecretKeyMissing',
+            message: `backup S3 secret "${name}" has no key "${idKey}"`,
+          },
+        };
+      if (!secret)
+        return {
+          problem: {
+            reason: 'SecretKeyMissing',
+            message: `backup S3 secret "${name}" has no key "${secretKey}"`,
+          },
+        };
+      destination = {
+        kind: 's3',
+        endpoint: s3!.endpoint,
+        bucket: s3!.bucket,
+        prefix: s3!.prefix,
+        region: s3!.region,
+        forcePathStyle: s3!.forcePathStyle ?? true,
+        secretName: name,
+        credentials: { accessKeyId: id, secretAccessKey: secret },
+      };
     }
-    plan.backup = { schedule: b.schedule, member: b.member ?? 'follower', keep: b.retention?.keep, maxAgeMs, destination, restoreTest: b.verify?.restoreTest === true };
+    plan.backup = {
+      schedule: b.schedule,
+      member: b.member ?? 'follower',
+      keep: b.retention?.keep,
+      maxAgeMs,
+      destination,
+      restoreTest: b.verify?.restoreTest === true,
+    };
   }
   if (d) {
     const sp = scheduleProblem('maintenance.defragmentation.schedule', d.schedule ?? '');
@@ -233,7 +340,16 @@ export function maintenancePlan(spec: EtcdMonitorSpec, secrets: SecretsForSpec):
       disarmNoSpace: d.disarmNoSpaceAlarm === true,
     };
   }
-  const keyed = { ...plan, backup: plan.backup && { ...plan.backup, destination: plan.backup.destination.kind === 's3' ? { ...plan.backup.destination, credentials: undefined } : plan.backup.destination } };
+  const keyed = {
+    ...plan,
+    backup: plan.backup && {
+      ...plan.backup,
+      destination:
+        plan.backup.destination.kind === 's3'
+          ? { ...plan.backup.destination, credentials: undefined }
+          : plan.backup.destination,
+    },
+  };
   plan.key = JSON.stringify(keyed);
   return plan;
 }

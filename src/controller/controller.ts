@@ -12,7 +12,13 @@ import type { Logger } from '../log.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
 import { firstRoundPlan } from '../monitor/schedule.js';
-import { resolveSpec, type MaintenancePlan, type ResolvedSpec, type SecretLookup, type SecretsForSpec } from './config.js';
+import {
+  resolveSpec,
+  type MaintenancePlan,
+  type ResolvedSpec,
+  type SecretLookup,
+  type SecretsForSpec,
+} from './config.js';
 import { MemberClient } from '../etcd/grpc.js';
 import { findRestoreTools } from '../maintenance/restoreTest.js';
 import { MaintenanceScheduler } from '../maintenance/scheduler.js';
@@ -39,7 +45,11 @@ export interface ControllerOptions {
    */
   pendingGraceMs?: number;
   /** Build the prober for a resource (the real one talks gRPC to the members). */
-  proberFactory?: (endpoints: Endpoint[], conn: ConnectionOptions, opts: ConstructorParameters<typeof EtcdProber>[2]) => ClusterProber;
+  proberFactory?: (
+    endpoints: Endpoint[],
+    conn: ConnectionOptions,
+    opts: ConstructorParameters<typeof EtcdProber>[2],
+  ) => ClusterProber;
   /** A failed reconcile (e.g. a refused status write) is retried after this per-key backoff. */
   retryBackoff?: BackoffOptions;
 }
@@ -74,7 +84,8 @@ export class Controller {
   private readonly firstRounds: Limiter;
   private readonly managed = new Map<string, Managed>();
   private secretTicker: NodeJS.Timeout | undefined;
-  private readonly opts: Required<Omit<ControllerOptions, 'namespace' | 'labelSelector'>> & Pick<ControllerOptions, 'namespace' | 'labelSelector'>;
+  private readonly opts: Required<Omit<ControllerOptions, 'namespace' | 'labelSelector'>> &
+    Pick<ControllerOptions, 'namespace' | 'labelSelector'>;
 
   constructor(
     private readonly kube: KubeClient,
@@ -97,7 +108,8 @@ export class Controller {
     this.queue = new WorkQueue(
       this.opts.concurrency,
       (k) => this.reconcile(k),
-      (k, e, retryInMs, failures) => this.log.error('reconcile failed; retrying', { key: k, error: String(e), retryInMs, failures }),
+      (k, e, retryInMs, failures) =>
+        this.log.error('reconcile failed; retrying', { key: k, error: String(e), retryInMs, failures }),
       { backoff: this.opts.retryBackoff },
     );
     this.informer = new MonitorInformer(
@@ -173,10 +185,16 @@ export class Controller {
   private async readSecrets(obj: EtcdMonitorObject, m: Managed): Promise<void> {
     const ns = obj.metadata.namespace;
     const now = Date.now();
-    const fresh = now - m.secretsReadAt < this.opts.secretRefreshMs && m.secretsGeneration === obj.metadata.generation;
+    const fresh =
+      now - m.secretsReadAt < this.opts.secretRefreshMs && m.secretsGeneration === obj.metadata.generation;
     if (fresh) return;
-    const read = async (name: string | undefined): Promise<SecretLookup | undefined> => (name ? this.kube.readSecret(ns, name) : undefined);
-    m.secrets = { tls: await read(obj.spec.tls?.secretName), auth: await read(obj.spec.auth?.secretName), backupS3: await read(obj.spec.backup?.destination?.s3?.secretName) };
+    const read = async (name: string | undefined): Promise<SecretLookup | undefined> =>
+      name ? this.kube.readSecret(ns, name) : undefined;
+    m.secrets = {
+      tls: await read(obj.spec.tls?.secretName),
+      auth: await read(obj.spec.auth?.secretName),
+      backupS3: await read(obj.spec.backup?.destination?.s3?.secretName),
+    };
     m.secretsReadAt = now;
     m.secretsGeneration = obj.metadata.generation;
   }
@@ -203,7 +221,13 @@ export class Controller {
     }
     let m = this.managed.get(key);
     if (!m) {
-      m = { pendingEvents: [], secrets: {}, secretsReadAt: 0, written: obj.status && obj.status.phase ? obj.status : undefined, probedBefore: false };
+      m = {
+        pendingEvents: [],
+        secrets: {},
+        secretsReadAt: 0,
+        written: obj.status && obj.status.phase ? obj.status : undefined,
+        probedBefore: false,
+      };
       if (m.written) m.lastWriteMs = Date.now();
       this.managed.set(key, m);
     }
@@ -219,7 +243,11 @@ export class Controller {
       const msg = `${resolved.problem.reason}: ${resolved.problem.message}`;
       if (m.lastProblem !== msg) {
         m.lastProblem = msg;
-        this.log.warn('EtcdMonitor configuration invalid', { key, reason: resolved.problem.reason, message: resolved.problem.message });
+        this.log.warn('EtcdMonitor configuration invalid', {
+          key,
+          reason: resolved.problem.reason,
+          message: resolved.problem.message,
+        });
         await this.emit(obj, { type: 'Warning', reason: 'ConfigInvalid', message: resolved.problem.message });
       }
       await this.writeStatus(obj, m, invalidStatus(resolved.problem, m.written, generation, nowIso));
@@ -237,7 +265,12 @@ export class Controller {
     const { monitor, started } = await this.ensureMonitor(key, obj, m, spec);
     if (started) return; // its first round (or the Pending timer) queues the key again
     // Same connection: thresholds, interval and generation may change in place.
-    monitor.config = { ...monitor.config, intervalMs: spec.intervalMs, thresholds: spec.thresholds, generation };
+    monitor.config = {
+      ...monitor.config,
+      intervalMs: spec.intervalMs,
+      thresholds: spec.thresholds,
+      generation,
+    };
     await this.ensureMaintenance(key, obj, m, spec);
 
     const latest = monitor.latest;
@@ -245,7 +278,10 @@ export class Controller {
     for (const ev of events) await this.emit(obj, ev);
     if (latest) {
       this.cancelPending(m);
-      const status: EtcdMonitorStatus = { ...(monitor.status ?? latest.evaluation.status), observedGeneration: generation };
+      const status: EtcdMonitorStatus = {
+        ...(monitor.status ?? latest.evaluation.status),
+        observedGeneration: generation,
+      };
       await this.writeStatus(obj, m, status);
     } else if (m.pendingDueMs !== undefined && Date.now() >= m.pendingDueMs - 5) {
       this.cancelPending(m);
@@ -257,7 +293,12 @@ export class Controller {
    * The ClusterMonitor for this spec: the running one while its connection (endpoints, TLS, auth) is
    * unchanged; otherwise the old one is stopped and a new one made and started (`started`).
    */
-  private async ensureMonitor(key: string, obj: EtcdMonitorObject, m: Managed, spec: ResolvedSpec): Promise<{ monitor: ClusterMonitor; started: boolean }> {
+  private async ensureMonitor(
+    key: string,
+    obj: EtcdMonitorObject,
+    m: Managed,
+    spec: ResolvedSpec,
+  ): Promise<{ monitor: ClusterMonitor; started: boolean }> {
     if (m.monitor && m.connectionKey === spec.connectionKey) return { monitor: m.monitor, started: false };
     const generation = obj.metadata.generation;
     await this.stopMonitor(key, m);
@@ -267,7 +308,17 @@ export class Controller {
       metricsUrls: spec.metricsUrls,
       writeProbePrefix: spec.writeProbe ? '/etcd-monitor/probe/' : undefined,
     });
-    const monitor = new ClusterMonitor({ name: key, intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs, thresholds: spec.thresholds, generation }, prober, this.log);
+    const monitor = new ClusterMonitor(
+      {
+        name: key,
+        intervalMs: spec.intervalMs,
+        timeoutMs: spec.timeoutMs,
+        thresholds: spec.thresholds,
+        generation,
+      },
+      prober,
+      this.log,
+    );
     // Continue from what was written (operator restart, failover, reconnect): the leader-change count
     // goes on, conditions keep their transition times, and Events say only what changed since.
     if (m.written) monitor.seedStatus(m.written);
@@ -288,12 +339,19 @@ export class Controller {
     m.connectionKey = spec.connectionKey;
     await this.ensureMaintenance(key, obj, m, spec);
     const w = m.written;
-    const verdictCurrent = w !== undefined && w.observedGeneration === generation && w.phase !== 'Pending' && w.phase !== 'Paused';
+    const verdictCurrent =
+      w !== undefined && w.observedGeneration === generation && w.phase !== 'Pending' && w.phase !== 'Paused';
     const plan = firstRoundPlan(key, spec.intervalMs, m.probedBefore || !verdictCurrent);
     m.probedBefore = true;
     monitor.start(plan.periodicDelayMs);
     if (plan.prompt) void this.promptFirstRound(key, monitor);
-    this.log.info('monitoring EtcdMonitor', { key, endpoints: spec.endpoints.map((e) => e.url), interval: spec.intervalMs, tls: Boolean(spec.conn.tls), auth: Boolean(spec.conn.auth) });
+    this.log.info('monitoring EtcdMonitor', {
+      key,
+      endpoints: spec.endpoints.map((e) => e.url),
+      interval: spec.intervalMs,
+      tls: Boolean(spec.conn.tls),
+      auth: Boolean(spec.conn.auth),
+    });
     if (!m.written || m.written.observedGeneration !== generation || m.written.phase === 'Paused') {
       // Nothing current to show: Pending, unless the prompt first round answers within the grace period.
       m.pendingDueMs = Date.now() + this.opts.pendingGraceMs;
@@ -308,7 +366,12 @@ export class Controller {
    * from the written status, so a run missed while no operator led runs once), dropped when it goes.
    * Only the leader replica runs controllers, so two replicas never back up the same cluster.
    */
-  private async ensureMaintenance(key: string, obj: EtcdMonitorObject, m: Managed, spec: ResolvedSpec): Promise<void> {
+  private async ensureMaintenance(
+    key: string,
+    obj: EtcdMonitorObject,
+    m: Managed,
+    spec: ResolvedSpec,
+  ): Promise<void> {
     const plan = spec.maintenance;
     const monitor = m.monitor;
     if (!monitor) return;
@@ -342,10 +405,18 @@ export class Controller {
                 store,
                 // In-process, with etcd and etcdutl on the operator's PATH (not in the shipped image): a Job
                 // with an etcd image is not built yet, so without them each run says so.
-                restoreTest: plan.backup.restoreTest ? (findRestoreTools() ?? { missing: 'verify.restoreTest needs etcd and etcdutl on the operator PATH (a restore Job is not implemented yet)' }) : undefined,
+                restoreTest: plan.backup.restoreTest
+                  ? (findRestoreTools() ?? {
+                      missing:
+                        'verify.restoreTest needs etcd and etcdutl on the operator PATH (a restore Job is not implemented yet)',
+                    })
+                  : undefined,
               }
             : undefined,
-        defragmentation: plan.defragmentation && { ...plan.defragmentation, disarmNoSpace: plan.defragmentation.disarmNoSpace },
+        defragmentation: plan.defragmentation && {
+          ...plan.defragmentation,
+          disarmNoSpace: plan.defragmentation.disarmNoSpace,
+        },
       },
       {
         connect: () => spec.endpoints.map((e) => new MemberClient(e, spec.conn, SNAPSHOT_CHANNEL_OPTIONS)),
@@ -359,8 +430,15 @@ export class Controller {
     m.sched = sched;
     m.schedKey = plan.key;
     m.store = store;
-    monitor.setMaintenance(sched, previous?.conditions.find((c) => c.type === 'BackupReady'));
-    this.log.info('scheduled maintenance', { key, backup: plan.backup ? `${plan.backup.schedule} → ${plan.backup.destination.kind}` : undefined, defragmentation: plan.defragmentation?.schedule });
+    monitor.setMaintenance(
+      sched,
+      previous?.conditions.find((c) => c.type === 'BackupReady'),
+    );
+    this.log.info('scheduled maintenance', {
+      key,
+      backup: plan.backup ? `${plan.backup.schedule} → ${plan.backup.destination.kind}` : undefined,
+      defragmentation: plan.defragmentation?.schedule,
+    });
   }
 
   private makeStore(plan: MaintenancePlan, m: Managed): SnapshotStore {
@@ -397,7 +475,11 @@ export class Controller {
       await this.kube.createEvent(obj, ev.type, ev.reason, ev.message);
       this.metrics?.events.inc({ reason: ev.reason });
     } catch (e) {
-      this.log.warn('could not create Event', { key: `${obj.metadata.namespace}/${obj.metadata.name}`, reason: ev.reason, error: String(e) });
+      this.log.warn('could not create Event', {
+        key: `${obj.metadata.namespace}/${obj.metadata.name}`,
+        reason: ev.reason,
+        error: String(e),
+      });
     }
   }
 

@@ -76,7 +76,10 @@ export class MonitorInformer {
   private async relist(): Promise<void> {
     if (this.stopped) return;
     try {
-      const { items, resourceVersion } = await this.kube.listMonitors(this.opts.namespace, this.opts.labelSelector);
+      const { items, resourceVersion } = await this.kube.listMonitors(
+        this.opts.namespace,
+        this.opts.labelSelector,
+      );
       const seen = new Set<string>();
       for (const o of items) {
         o.apiVersion ??= 'etcdmonitor.dev/v1alpha1';

@@ -46,7 +46,10 @@ export interface LeaseRecord {
 }
 
 export interface KubeClient {
-  listMonitors(namespace: string | undefined, labelSelector: string | undefined): Promise<{ items: EtcdMonitorObject[]; resourceVersion: string }>;
+  listMonitors(
+    namespace: string | undefined,
+    labelSelector: string | undefined,
+  ): Promise<{ items: EtcdMonitorObject[]; resourceVersion: string }>;
   /** Watch from a resourceVersion; `onDone` gets a WatchExpiredError on 410 Gone. */
   watchMonitors(
     namespace: string | undefined,
@@ -56,7 +59,12 @@ export interface KubeClient {
     onDone: (err: Error | undefined) => void,
   ): Promise<WatchHandle>;
   patchStatus(namespace: string, name: string, patch: unknown): Promise<void>;
-  createEvent(obj: EtcdMonitorObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  createEvent(
+    obj: EtcdMonitorObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void>;
   readSecret(namespace: string, name: string): Promise<SecretLookup>;
   getLease(namespace: string, name: string): Promise<LeaseRecord | undefined>;
   /** Create or update (with optimistic concurrency on resourceVersion); false when someone else won. */
@@ -71,7 +79,9 @@ function statusCode(e: unknown): number | undefined {
 }
 
 function monitorsPath(namespace: string | undefined): string {
-  return namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+  return namespace
+    ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`
+    : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
 }
 
 type AuthContext = Parameters<k8s.KubeConfig['applySecurityAuthentication']>[0];
@@ -91,7 +101,15 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     const made = context.getAgent();
     if (this.getCurrentCluster()?.proxyUrl || !(made instanceof https.Agent)) return;
     const o = (made as https.Agent & { options: https.AgentOptions }).options;
-    const tls = { ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, rejectUnauthorized: o.rejectUnauthorized, servername: o.servername };
+    const tls = {
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      pfx: o.pfx,
+      passphrase: o.passphrase,
+      rejectUnauthorized: o.rejectUnauthorized,
+      servername: o.servername,
+    };
     const key = createHash('sha256')
       .update(JSON.stringify(tls, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v)))
       .digest('hex');
@@ -128,9 +146,22 @@ export function createKubeClient(kc: k8s.KubeConfig): KubeClient {
 
   return {
     async listMonitors(namespace, labelSelector) {
-      const res = (namespace
-        ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, labelSelector })
-        : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, labelSelector })) as {
+      const res = (
+        namespace
+          ? await custom.listNamespacedCustomObject({
+              group: GROUP,
+              version: VERSION,
+              namespace,
+              plural: PLURAL,
+              labelSelector,
+            })
+          : await custom.listClusterCustomObject({
+              group: GROUP,
+              version: VERSION,
+              plural: PLURAL,
+              labelSelector,
+            })
+      ) as {
         items: EtcdMonitorObject[];
         metadata: { resourceVersion: string };
       };
@@ -150,14 +181,19 @@ export function createKubeClient(kc: k8s.KubeConfig): KubeClient {
         (phase: string, obj: unknown) => {
           if (phase === 'ERROR') {
             const st = obj as { code?: number; message?: string };
-            done(st.code === 410 ? new WatchExpiredError(st.message ?? 'resource version too old') : new Error(`watch error: ${st.message ?? JSON.stringify(obj)}`));
+            done(
+              st.code === 410
+                ? new WatchExpiredError(st.message ?? 'resource version too old')
+                : new Error(`watch error: ${st.message ?? JSON.stringify(obj)}`),
+            );
             return;
           }
           onEvent(phase as WatchEventType, obj as EtcdMonitorObject);
         },
         (err: unknown) => {
           if (err && statusCode(err) === 410) done(new WatchExpiredError(String(err)));
-          else if (err && !(err instanceof Error && err.name === 'AbortError')) done(err instanceof Error ? err : new Error(String(err)));
+          else if (err && !(err instanceof Error && err.name === 'AbortError'))
+            done(err instanceof Error ? err : new Error(String(err)));
           else done(undefined);
         },
       );
@@ -165,7 +201,10 @@ export function createKubeClient(kc: k8s.KubeConfig): KubeClient {
     },
 
     async patchStatus(namespace, name, patch) {
-      await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: patch as object }, mergePatch);
+      await custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: patch as object },
+        mergePatch,
+      );
     },
 
     async createEvent(obj, type, reason, message) {

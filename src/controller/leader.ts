@@ -60,7 +60,10 @@ export class LeaderElector {
         this.lastRenew = now;
         if (!this.leading) {
           this.leading = true;
-          this.log.info('became leader', { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
+          this.log.info('became leader', {
+            lease: `${this.opts.namespace}/${this.opts.name}`,
+            identity: this.opts.identity,
+          });
           this.callbacks.onStartedLeading();
         }
       } else if (this.leading && now - this.lastRenew > this.opts.renewDeadlineMs) {
@@ -68,7 +71,8 @@ export class LeaderElector {
       }
     } catch (e) {
       this.log.warn('leader election: lease update failed', { error: String(e) });
-      if (this.leading && Date.now() - this.lastRenew > this.opts.renewDeadlineMs) this.loseLeadership('lease renew deadline passed');
+      if (this.leading && Date.now() - this.lastRenew > this.opts.renewDeadlineMs)
+        this.loseLeadership('lease renew deadline passed');
     }
     this.schedule();
   }
@@ -85,7 +89,13 @@ export class LeaderElector {
     const durationSeconds = Math.ceil(this.opts.leaseDurationMs / 1000);
     const current = await this.kube.getLease(namespace, name);
     if (!current) {
-      return this.write({ holder: identity, acquireTime: now, renewTime: now, durationSeconds, transitions: 0 });
+      return this.write({
+        holder: identity,
+        acquireTime: now,
+        renewTime: now,
+        durationSeconds,
+        transitions: 0,
+      });
     }
     const key = `${current.holder ?? ''}|${current.renewTime?.getTime() ?? ''}`;
     if (!this.observed || this.observed.key !== key) this.observed = { key, at: now.getTime() };
@@ -119,7 +129,12 @@ export class LeaderElector {
       try {
         const cur = await this.kube.getLease(this.opts.namespace, this.opts.name);
         if (cur && cur.holder === this.opts.identity) {
-          await this.kube.writeLease(this.opts.namespace, this.opts.name, { ...cur, holder: '', durationSeconds: 1, renewTime: new Date() });
+          await this.kube.writeLease(this.opts.namespace, this.opts.name, {
+            ...cur,
+            holder: '',
+            durationSeconds: 1,
+            renewTime: new Date(),
+          });
         }
       } catch (e) {
         this.log.warn('could not release the lease', { error: String(e) });

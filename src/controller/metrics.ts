@@ -22,9 +22,23 @@ export class OperatorMetrics {
       labelNames: ['reason', 'result'],
       registers: [registry],
     });
-    this.events = new client.Counter({ name: 'etcd_monitor_events_total', help: 'Kubernetes Events emitted, by reason.', labelNames: ['reason'], registers: [registry] });
-    this.watchRestarts = new client.Counter({ name: 'etcd_monitor_watch_restarts_total', help: 'Restarts of the EtcdMonitor watch, by cause.', labelNames: ['reason'], registers: [registry] });
-    this.isLeader = new client.Gauge({ name: 'etcd_monitor_is_leader', help: 'Whether this replica holds the leader lease (1 without leader election).', registers: [registry] });
+    this.events = new client.Counter({
+      name: 'etcd_monitor_events_total',
+      help: 'Kubernetes Events emitted, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.watchRestarts = new client.Counter({
+      name: 'etcd_monitor_watch_restarts_total',
+      help: 'Restarts of the EtcdMonitor watch, by cause.',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.isLeader = new client.Gauge({
+      name: 'etcd_monitor_is_leader',
+      help: 'Whether this replica holds the leader lease (1 without leader election).',
+      registers: [registry],
+    });
     new client.Gauge({
       name: 'etcd_monitor_workqueue_depth',
       help: 'EtcdMonitors waiting to be reconciled.',

@@ -26,8 +26,22 @@ export function significant(s: EtcdMonitorStatus | undefined): unknown {
     summaryDbSize: s.summary.dbSize,
     // "p99 latency 233ms above 100ms" → "p99 latency 406ms above 100ms" is the same news: the figure
     // itself is in latency/summary (refreshed by the heartbeat); a status or reason change is a write.
-    conditions: s.conditions.map((c) => [c.type, c.status, c.reason, stripNumbers(c.message), c.observedGeneration]),
-    members: s.members.map((m) => [m.name, m.id, m.endpoint, m.role, m.healthy, m.version, m.errors.map(stripNumbers)]),
+    conditions: s.conditions.map((c) => [
+      c.type,
+      c.status,
+      c.reason,
+      stripNumbers(c.message),
+      c.observedGeneration,
+    ]),
+    members: s.members.map((m) => [
+      m.name,
+      m.id,
+      m.endpoint,
+      m.role,
+      m.healthy,
+      m.version,
+      m.errors.map(stripNumbers),
+    ]),
   };
 }
 
@@ -49,7 +63,8 @@ export function decideWrite(
   heartbeatMs = DEFAULT_HEARTBEAT_MS,
 ): WriteDecision {
   if (!written || lastWriteMs === undefined) return { write: true, reason: 'first' };
-  if (JSON.stringify(significant(written)) !== JSON.stringify(significant(next))) return { write: true, reason: 'changed' };
+  if (JSON.stringify(significant(written)) !== JSON.stringify(significant(next)))
+    return { write: true, reason: 'changed' };
   if (nowMs - lastWriteMs >= heartbeatMs) return { write: true, reason: 'heartbeat' };
   return { write: false, reason: 'unchanged' };
 }

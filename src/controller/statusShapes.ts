@@ -23,23 +23,50 @@ function baseStatus(phase: Phase, prev: EtcdMonitorStatus | undefined): EtcdMoni
 
 function keepOthers(prev: readonly Condition[] | undefined, checks: ConditionCheck[]): ConditionCheck[] {
   const types = new Set(checks.map((c) => c.type));
-  return [...(prev ?? []).filter((c) => !types.has(c.type)).map(({ type, status, reason, message }) => ({ type, status, reason, message })), ...checks];
+  return [
+    ...(prev ?? [])
+      .filter((c) => !types.has(c.type))
+      .map(({ type, status, reason, message }) => ({ type, status, reason, message })),
+    ...checks,
+  ];
 }
 
 /** Before the first probe round of a (new or changed) resource. */
 export function pendingStatus(generation: number | undefined, now: string): EtcdMonitorStatus {
   const s = baseStatus('Pending', undefined);
-  s.conditions = buildConditions([{ type: 'ConfigValid', status: 'True', reason: 'Valid', message: 'configuration accepted; waiting for the first probe round' }], undefined, now, generation);
+  s.conditions = buildConditions(
+    [
+      {
+        type: 'ConfigValid',
+        status: 'True',
+        reason: 'Valid',
+        message: 'configuration accepted; waiting for the first probe round',
+      },
+    ],
+    undefined,
+    now,
+    generation,
+  );
   if (generation !== undefined) s.observedGeneration = generation;
   return s;
 }
 
 /** The spec or its Secrets cannot be used: nothing is probed, ConfigValid=False says why. */
-export function invalidStatus(problem: ConfigProblem, prev: EtcdMonitorStatus | undefined, generation: number | undefined, now: string): EtcdMonitorStatus {
+export function invalidStatus(
+  problem: ConfigProblem,
+  prev: EtcdMonitorStatus | undefined,
+  generation: number | undefined,
+  now: string,
+): EtcdMonitorStatus {
   const s = baseStatus('Pending', prev);
   const checks: ConditionCheck[] = [
     { type: 'ConfigValid', status: 'False', reason: problem.reason, message: problem.message },
-    { type: 'Healthy', status: 'Unknown', reason: 'ConfigInvalid', message: 'not probed: the configuration is invalid' },
+    {
+      type: 'Healthy',
+      status: 'Unknown',
+      reason: 'ConfigInvalid',
+      message: 'not probed: the configuration is invalid',
+    },
   ];
   s.conditions = buildConditions(checks, prev?.conditions, now, generation);
   if (generation !== undefined) s.observedGeneration = generation;
@@ -47,10 +74,16 @@ export function invalidStatus(problem: ConfigProblem, prev: EtcdMonitorStatus | 
 }
 
 /** spec.paused: probing stops; the last figures stay, phase Paused. */
-export function pausedStatus(prev: EtcdMonitorStatus | undefined, generation: number | undefined, now: string): EtcdMonitorStatus {
+export function pausedStatus(
+  prev: EtcdMonitorStatus | undefined,
+  generation: number | undefined,
+  now: string,
+): EtcdMonitorStatus {
   const s: EtcdMonitorStatus = prev ? { ...prev, phase: 'Paused' } : baseStatus('Paused', undefined);
   s.conditions = buildConditions(
-    keepOthers(prev?.conditions, [{ type: 'ConfigValid', status: 'True', reason: 'Paused', message: 'probing is paused (spec.paused)' }]),
+    keepOthers(prev?.conditions, [
+      { type: 'ConfigValid', status: 'True', reason: 'Paused', message: 'probing is paused (spec.paused)' },
+    ]),
     prev?.conditions,
     now,
     generation,

@@ -84,7 +84,8 @@ export class WorkQueue {
   constructor(
     private readonly concurrency: number,
     private readonly handler: (key: string) => Promise<void>,
-    private readonly onError: (key: string, err: unknown, retryInMs: number, failures: number) => void = () => undefined,
+    private readonly onError: (key: string, err: unknown, retryInMs: number, failures: number) => void = () =>
+      undefined,
     opts: WorkQueueOptions = {},
   ) {
     this.backoff = new Backoff(opts.backoff ?? DEFAULT_BACKOFF);

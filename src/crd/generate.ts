@@ -23,10 +23,14 @@ export function crdYaml(): string {
 function copies(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   const rules = path.join(root, RULES_SOURCE);
-  if (fs.existsSync(rules)) out[`${CHART_DIR}/files/etcd-monitor-alerts.yml`] = fs.readFileSync(rules, 'utf8');
+  if (fs.existsSync(rules))
+    out[`${CHART_DIR}/files/etcd-monitor-alerts.yml`] = fs.readFileSync(rules, 'utf8');
   const dash = path.join(root, DASHBOARDS_SOURCE);
   if (fs.existsSync(dash)) {
-    for (const f of fs.readdirSync(dash).filter((x) => x.endsWith('.json')).sort()) {
+    for (const f of fs
+      .readdirSync(dash)
+      .filter((x) => x.endsWith('.json'))
+      .sort()) {
       out[`${CHART_DIR}/files/dashboards/${f}`] = fs.readFileSync(path.join(dash, f), 'utf8');
     }
   }

@@ -12,11 +12,22 @@ export interface EtcdMonitorSpec {
   endpoints: string[];
   interval?: string;
   timeout?: string;
-  tls?: { secretName: string; serverName?: string; insecureSkipVerify?: boolean; caKey?: string; certKey?: string; keyKey?: string };
+  tls?: {
+    secretName: string;
+    serverName?: string;
+    insecureSkipVerify?: boolean;
+    caKey?: string;
+    certKey?: string;
+    keyKey?: string;
+  };
   auth?: { secretName: string; usernameKey?: string; passwordKey?: string };
   metrics?: { enabled?: boolean; urls?: string[] };
   probes?: { writeLatency?: boolean };
-  thresholds?: { latencyWarningMs?: number; dbQuotaWarningPercent?: number; leaderChangesWarningPerHour?: number };
+  thresholds?: {
+    latencyWarningMs?: number;
+    dbQuotaWarningPercent?: number;
+    leaderChangesWarningPerHour?: number;
+  };
   paused?: boolean;
   backup?: BackupSpec;
   maintenance?: { defragmentation?: DefragmentationSpec };
@@ -29,7 +40,16 @@ export interface BackupSpec {
   retention?: { keep?: number; maxAge?: string };
   destination: {
     local?: { path: string };
-    s3?: { endpoint?: string; bucket: string; prefix?: string; region?: string; forcePathStyle?: boolean; secretName: string; accessKeyIdKey?: string; secretAccessKeyKey?: string };
+    s3?: {
+      endpoint?: string;
+      bucket: string;
+      prefix?: string;
+      region?: string;
+      forcePathStyle?: boolean;
+      secretName: string;
+      accessKeyIdKey?: string;
+      secretAccessKeyKey?: string;
+    };
   };
   verify?: { restoreTest?: boolean };
 }
@@ -61,7 +81,12 @@ export interface BackupStatusFields {
 
 export interface MaintenanceStatusFields {
   lastDefragmentation?: { time: string; members: string[]; reclaimedBytes: number };
-  lastDefragmentationResult?: { time: string; outcome: 'Completed' | 'Skipped' | 'Failed'; reason: string; message: string };
+  lastDefragmentationResult?: {
+    time: string;
+    outcome: 'Completed' | 'Skipped' | 'Failed';
+    reason: string;
+    message: string;
+  };
   nextDefragmentationTime?: string;
 }
 
@@ -86,7 +111,14 @@ export interface MemberStatus {
   lastError: string;
 }
 
-export type ConditionType = 'Healthy' | 'QuorumAvailable' | 'LeaderElected' | 'Degraded' | 'AlarmActive' | 'ConfigValid' | 'BackupReady';
+export type ConditionType =
+  | 'Healthy'
+  | 'QuorumAvailable'
+  | 'LeaderElected'
+  | 'Degraded'
+  | 'AlarmActive'
+  | 'ConfigValid'
+  | 'BackupReady';
 
 export interface Condition {
   type: ConditionType;

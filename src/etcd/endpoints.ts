@@ -44,7 +44,10 @@ export function parseEndpoint(raw: string, defaultScheme: 'http' | 'https' = 'ht
 }
 
 /** Parse a comma-separated or array list; rejects empty lists and duplicates. */
-export function parseEndpoints(list: string | readonly string[], defaultScheme: 'http' | 'https' = 'http'): Endpoint[] {
+export function parseEndpoints(
+  list: string | readonly string[],
+  defaultScheme: 'http' | 'https' = 'http',
+): Endpoint[] {
   const items = typeof list === 'string' ? list.split(',') : [...list];
   const cleaned = items.map((s) => s.trim()).filter((s) => s !== '');
   if (cleaned.length === 0) throw new EndpointError('no endpoints given');

@@ -70,7 +70,11 @@ export interface AlarmEntry {
 type Callback<T> = (err: grpc.ServiceError | null, res: T) => void;
 type UnaryMethod = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => void;
 type ServiceClient = grpc.Client & Record<string, UnaryMethod>;
-type ServiceCtor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => ServiceClient;
+type ServiceCtor = new (
+  address: string,
+  creds: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => ServiceClient;
 
 interface EtcdPackage {
   KV: ServiceCtor;
@@ -195,7 +199,10 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.enable_channelz': 0,
 };
 
-export function channelCredentials(endpoint: Endpoint, tls: TlsMaterial | undefined): grpc.ChannelCredentials {
+export function channelCredentials(
+  endpoint: Endpoint,
+  tls: TlsMaterial | undefined,
+): grpc.ChannelCredentials {
   if (endpoint.scheme === 'http') return grpc.credentials.createInsecure();
   const verify: grpc.VerifyOptions = {};
   if (tls?.insecureSkipVerify) {
@@ -234,7 +241,13 @@ export class MemberClient {
     this.auth = new pkg.Auth(endpoint.authority, creds, shared);
   }
 
-  private rawCall<T>(client: ServiceClient, method: string, req: unknown, deadline: Date, md: grpc.Metadata): Promise<T> {
+  private rawCall<T>(
+    client: ServiceClient,
+    method: string,
+    req: unknown,
+    deadline: Date,
+    md: grpc.Metadata,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const fn = client[method];
       if (typeof fn !== 'function') {
@@ -287,7 +300,13 @@ export class MemberClient {
     return new Promise((resolve) => {
       const check = (): void => {
         const state = channel.getConnectivityState(true);
-        if (state === S.READY || state === S.TRANSIENT_FAILURE || state === S.SHUTDOWN || Date.now() >= deadline) resolve();
+        if (
+          state === S.READY ||
+          state === S.TRANSIENT_FAILURE ||
+          state === S.SHUTDOWN ||
+          Date.now() >= deadline
+        )
+          resolve();
         else channel.watchConnectivityState(state, deadline, check);
       };
       check();
@@ -299,7 +318,13 @@ export class MemberClient {
    * retry). With `timing`, the duration of the RPC itself (the attempt that answered; never a token fetch)
    * is written there.
    */
-  async call<T>(service: 'kv' | 'maintenance' | 'cluster', method: string, req: unknown, timeoutMs: number, timing?: { out?: CallTiming; stall?: StallMeter }): Promise<T> {
+  async call<T>(
+    service: 'kv' | 'maintenance' | 'cluster',
+    method: string,
+    req: unknown,
+    timeoutMs: number,
+    timing?: { out?: CallTiming; stall?: StallMeter },
+  ): Promise<T> {
     const deadline = new Date(Date.now() + timeoutMs);
     const client = this[service];
     const what = `${service}.${method}`;
@@ -321,7 +346,11 @@ export class MemberClient {
       return await attempt();
     } catch (e) {
       const err = e as grpc.ServiceError;
-      if (this.options.auth && /invalid auth token|auth token/.test(err.details ?? '') && Date.now() < deadline.getTime()) {
+      if (
+        this.options.auth &&
+        /invalid auth token|auth token/.test(err.details ?? '') &&
+        Date.now() < deadline.getTime()
+      ) {
         this.token = undefined;
         try {
           return await attempt();
@@ -365,7 +394,13 @@ export class MemberClient {
   async healthRead(timeoutMs: number, stall?: StallMeter): Promise<CallTiming> {
     const timing: { out?: CallTiming; stall?: StallMeter } = { stall };
     try {
-      await this.call('kv', 'range', { key: Buffer.from('health'), limit: 1, keys_only: true }, timeoutMs, timing);
+      await this.call(
+        'kv',
+        'range',
+        { key: Buffer.from('health'), limit: 1, keys_only: true },
+        timeoutMs,
+        timing,
+      );
     } catch (e) {
       if (!(e instanceof EtcdCallError && /permission denied/i.test(e.details))) throw e;
     }
@@ -397,7 +432,12 @@ export class MemberClient {
   }
 
   async memberList(timeoutMs: number): Promise<MemberListEntry[]> {
-    const r = await this.call<{ members: Array<Record<string, unknown>> }>('cluster', 'memberList', {}, timeoutMs);
+    const r = await this.call<{ members: Array<Record<string, unknown>> }>(
+      'cluster',
+      'memberList',
+      {},
+      timeoutMs,
+    );
     return (r.members ?? []).map((m) => ({
       id: toHexId(m.ID),
       name: String(m.name ?? ''),
@@ -419,13 +459,23 @@ export class MemberClient {
   }
 
   async get(key: Buffer, timeoutMs: number, serializable = false): Promise<Buffer | undefined> {
-    const r = await this.call<{ kvs: Array<{ value: Buffer }> }>('kv', 'range', { key, serializable }, timeoutMs);
+    const r = await this.call<{ kvs: Array<{ value: Buffer }> }>(
+      'kv',
+      'range',
+      { key, serializable },
+      timeoutMs,
+    );
     return r.kvs?.[0]?.value;
   }
 
   /** Delete every key with the given prefix; returns how many were deleted. */
   async deletePrefix(prefix: Buffer, timeoutMs: number): Promise<number> {
-    const r = await this.call<{ deleted: string }>('kv', 'deleteRange', { key: prefix, range_end: prefixEnd(prefix) }, timeoutMs);
+    const r = await this.call<{ deleted: string }>(
+      'kv',
+      'deleteRange',
+      { key: prefix, range_end: prefixEnd(prefix) },
+      timeoutMs,
+    );
     return num(r.deleted);
   }
 
@@ -441,7 +491,14 @@ export class MemberClient {
     if (token) md.set('token', token);
     // Raw (de)serialisation: the request is empty, and each response is read in place (blob as a view
     // of the received buffer) instead of through protobufjs, which copied every 32 KiB chunk.
-    return this.maintenance.makeServerStreamRequest('/etcdserverpb.Maintenance/Snapshot', () => Buffer.alloc(0), decodeSnapshotChunk, {}, md, { deadline });
+    return this.maintenance.makeServerStreamRequest(
+      '/etcdserverpb.Maintenance/Snapshot',
+      () => Buffer.alloc(0),
+      decodeSnapshotChunk,
+      {},
+      md,
+      { deadline },
+    );
   }
 
   /** Wrap a gRPC error the way unary calls do (for stream callers outside this class). */

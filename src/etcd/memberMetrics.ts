@@ -110,7 +110,15 @@ for (const [base, kind] of [
 }
 
 /** The families (as `# TYPE` names them: histograms without their suffixes) the snapshot reads. */
-const FAMILY_NAMES = new Set<string>([...Object.values(SINGLES), 'grpc_server_started_total', 'grpc_server_handled_total', GRPC_HIST, FSYNC, COMMIT, RTT]);
+const FAMILY_NAMES = new Set<string>([
+  ...Object.values(SINGLES),
+  'grpc_server_started_total',
+  'grpc_server_handled_total',
+  GRPC_HIST,
+  FSYNC,
+  COMMIT,
+  RTT,
+]);
 
 /** Accumulates one member's samples into a snapshot; the one place that decides what a sample means. */
 class SnapshotBuilder {
@@ -168,7 +176,8 @@ class SnapshotBuilder {
       dbTotalSizeBytes: v(SINGLES.dbTotalSize) ?? v(SINGLES.dbTotalSizeDebugging),
       dbInUseBytes: v(SINGLES.dbInUseBytes),
       quotaBackendBytes: v(SINGLES.quotaBackendBytes),
-      openGrpcCalls: started !== undefined && handled !== undefined ? Math.max(0, started - handled) : undefined,
+      openGrpcCalls:
+        started !== undefined && handled !== undefined ? Math.max(0, started - handled) : undefined,
       watchers: v(SINGLES.watchersDebugging) ?? v(SINGLES.watchers),
       grpcHandledTotal: handled,
       readHistogram: this.read.result(),
@@ -219,7 +228,8 @@ export class MemberMetricsScanner {
       const nl = s.indexOf('\n');
       if (nl < 0) {
         this.carry += s;
-        if (this.carry.length > MAX_LINE) throw new PromTextError(`line ${this.lineNo + 1}: longer than ${MAX_LINE} bytes`);
+        if (this.carry.length > MAX_LINE)
+          throw new PromTextError(`line ${this.lineNo + 1}: longer than ${MAX_LINE} bytes`);
         return;
       }
       const line = this.carry + s.slice(0, nl + 1);
@@ -230,7 +240,8 @@ export class MemberMetricsScanner {
     const last = s.lastIndexOf('\n');
     if (last < from) {
       this.carry = s.slice(from);
-      if (this.carry.length > MAX_LINE) throw new PromTextError(`line ${this.lineNo + 1}: longer than ${MAX_LINE} bytes`);
+      if (this.carry.length > MAX_LINE)
+        throw new PromTextError(`line ${this.lineNo + 1}: longer than ${MAX_LINE} bytes`);
       return;
     }
     this.scan(s, last, from);

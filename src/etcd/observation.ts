@@ -68,7 +68,10 @@ export const MEMBER_PROBE_CALLS: readonly MemberProbeCall[] = [
 export const MEMBER_LIST_REASON = 'member_list';
 
 /** Every `reason` label of `etcd_monitor_probe_errors_total`, in exposition order. */
-export const PROBE_ERROR_REASONS: readonly string[] = [...MEMBER_PROBE_CALLS.map((c) => c.reason), MEMBER_LIST_REASON];
+export const PROBE_ERROR_REASONS: readonly string[] = [
+  ...MEMBER_PROBE_CALLS.map((c) => c.reason),
+  MEMBER_LIST_REASON,
+];
 
 export interface ProbeError {
   reason: string;

@@ -82,7 +82,11 @@ export class EtcdProber implements ClusterProber {
   private async healthRead(i: number, obs: MemberObservation): Promise<void> {
     const t = this.opts.timeoutMs;
     try {
-      const timing = await bounded(this.clients[i]!.healthRead(t, this.opts.stall ?? processLoopLag()), t + 50, 'health read');
+      const timing = await bounded(
+        this.clients[i]!.healthRead(t, this.opts.stall ?? processLoopLag()),
+        t + 50,
+        'health read',
+      );
       obs.healthLatencyMs = timing.ms;
       if (timing.setup) obs.healthSetup = true;
       if (timing.stallMs !== undefined) obs.healthStallMs = timing.stallMs;
@@ -102,13 +106,22 @@ export class EtcdProber implements ClusterProber {
     await Promise.all([status, this.writeProbe(i, obs, startedAt, this.opts.stall ?? processLoopLag())]);
   }
 
-  private async writeProbe(i: number, obs: MemberObservation, startedAt: number, stall: StallMeter): Promise<void> {
+  private async writeProbe(
+    i: number,
+    obs: MemberObservation,
+    startedAt: number,
+    stall: StallMeter,
+  ): Promise<void> {
     if (this.opts.writeProbePrefix === undefined) return;
     const c = this.clients[i]!;
     const key = Buffer.from(`${this.opts.writeProbePrefix}${this.endpoints[i]!.authority}`);
     try {
       const budget = this.left(startedAt);
-      const timing = await bounded(c.timedPut(key, Buffer.from(String(Date.now())), budget, stall), budget + 50, 'write probe');
+      const timing = await bounded(
+        c.timedPut(key, Buffer.from(String(Date.now())), budget, stall),
+        budget + 50,
+        'write probe',
+      );
       obs.writeLatencyMs = timing.ms;
       if (timing.setup) obs.writeSetup = true;
       if (timing.stallMs !== undefined) obs.writeStallMs = timing.stallMs;
@@ -195,7 +208,10 @@ export class EtcdProber implements ClusterProber {
   async probe(now: number): Promise<ClusterObservation> {
     const startedAt = Date.now();
     const hedge = Math.max(1, Math.floor(this.opts.timeoutMs / 4));
-    const obsMembers: MemberObservation[] = this.endpoints.map((e) => ({ endpoint: e.url, healthChecked: false }));
+    const obsMembers: MemberObservation[] = this.endpoints.map((e) => ({
+      endpoint: e.url,
+      healthChecked: false,
+    }));
     const reads = Promise.all(obsMembers.map((o, i) => this.healthRead(i, o)));
     const rpcs = settledOrAfter(reads, hedge).then(() =>
       Promise.all([

@@ -37,7 +37,13 @@ export class ScrapeAgents {
  * A request on a reused keep-alive connection that the server had already closed is sent once more
  * on a new connection (the request never reached the member); nothing else is retried.
  */
-export function fetchChunks(url: string, timeoutMs: number, tls: TlsMaterial | undefined, onChunk: (c: Buffer) => void, o: FetchOptions = {}): Promise<void> {
+export function fetchChunks(
+  url: string,
+  timeoutMs: number,
+  tls: TlsMaterial | undefined,
+  onChunk: (c: Buffer) => void,
+  o: FetchOptions = {},
+): Promise<void> {
   let u: URL;
   try {
     u = new URL(url);
@@ -84,9 +90,17 @@ export function fetchChunks(url: string, timeoutMs: number, tls: TlsMaterial | u
         res.on('end', () => resolve());
         res.on('error', reject);
       });
-      const timer = setTimeout(() => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs}ms`)), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs}ms`)),
+        Math.max(0, deadline - Date.now()),
+      );
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (!answered && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && Date.now() < deadline) {
+        if (
+          !answered &&
+          req.reusedSocket &&
+          (e.code === 'ECONNRESET' || e.code === 'EPIPE') &&
+          Date.now() < deadline
+        ) {
           clearTimeout(timer);
           attempt(false).then(resolve, reject);
           return;
@@ -100,7 +114,12 @@ export function fetchChunks(url: string, timeoutMs: number, tls: TlsMaterial | u
 }
 
 /** GET `url` and return the whole body as text. */
-export async function fetchText(url: string, timeoutMs: number, tls?: TlsMaterial, o: FetchOptions = {}): Promise<string> {
+export async function fetchText(
+  url: string,
+  timeoutMs: number,
+  tls?: TlsMaterial,
+  o: FetchOptions = {},
+): Promise<string> {
   const chunks: Buffer[] = [];
   await fetchChunks(url, timeoutMs, tls, (c) => chunks.push(c), o);
   return Buffer.concat(chunks).toString('utf8');

@@ -5,7 +5,13 @@
 import type { AlarmType } from '../crd/types.js';
 import type { ClusterObservation } from '../etcd/observation.js';
 import { round } from './format.js';
-import { analyseLatency, emptyLatencyMemory, type LatencyFacts, type LatencyMemory, type PrevMetrics } from './latency.js';
+import {
+  analyseLatency,
+  emptyLatencyMemory,
+  type LatencyFacts,
+  type LatencyMemory,
+  type PrevMetrics,
+} from './latency.js';
 import { leaderAgreement, leaderChange, type LeaderChange } from './leader.js';
 import { memberFacts, type MemberFacts } from './members.js';
 
@@ -96,7 +102,9 @@ function maxOf(vals: ReadonlyArray<number | undefined>): number | undefined {
 
 function alarmsOf(obs: ClusterObservation): Facts['alarms'] {
   const map = new Map<string, Alarm>();
-  for (const m of obs.members) for (const a of m.alarms ?? []) map.set(`${a.memberId}/${a.type}`, { memberID: a.memberId, type: a.type });
+  for (const m of obs.members)
+    for (const a of m.alarms ?? [])
+      map.set(`${a.memberId}/${a.type}`, { memberID: a.memberId, type: a.type });
   const list = [...map.values()].sort((a, b) => (a.memberID + a.type).localeCompare(b.memberID + b.type));
   return { known: obs.members.some((m) => m.alarms !== undefined), list };
 }
@@ -139,7 +147,8 @@ export function analyse(obs: ClusterObservation, memory: Memory, cfg: EvalConfig
   const hasLeader = agreement.agreed !== undefined && !splitBrain && healthyVoters > 0;
   const leaderMember = members.find((m) => m.id === agreement.agreed);
   const nextPrevMetrics = { ...memory.prevMetrics };
-  for (const m of obs.members) if (m.metrics) nextPrevMetrics[m.endpoint] = { time: obs.time, snapshot: m.metrics };
+  for (const m of obs.members)
+    if (m.metrics) nextPrevMetrics[m.endpoint] = { time: obs.time, snapshot: m.metrics };
   const responders = obs.members.filter((m) => m.status);
   const facts: Facts = {
     time: obs.time,
@@ -152,9 +161,19 @@ export function analyse(obs: ClusterObservation, memory: Memory, cfg: EvalConfig
     quorate: healthyVoters >= quorumSize,
     anyAnswer: responders.length > 0 || obs.members.some((m) => m.healthChecked && !m.healthError),
     leader: { maxTerm: agreement.maxTerm, splitTerms: agreement.splitTerms, splitBrain, hasLeader },
-    leaderChange: leaderChange(hasLeader ? agreement.agreed : undefined, memory.lastLeaderId, memory.leaderChangeTimes, obs.time),
+    leaderChange: leaderChange(
+      hasLeader ? agreement.agreed : undefined,
+      memory.lastLeaderId,
+      memory.leaderChangeTimes,
+      obs.time,
+    ),
     alarms: alarmsOf(obs),
-    latency: analyseLatency({ obs, memory: memory.latency, prevMetrics: memory.prevMetrics, thresholdMs: th.latencyWarningMs }),
+    latency: analyseLatency({
+      obs,
+      memory: memory.latency,
+      prevMetrics: memory.prevMetrics,
+      thresholdMs: th.latencyWarningMs,
+    }),
     db: dbFacts(obs),
     versions: [...new Set(responders.map((m) => m.status!.version))].sort(),
     nextPrevMetrics,

@@ -14,7 +14,8 @@ function memberStatuses(f: Facts, prev: EtcdMonitorStatus | undefined): MemberSt
       role: m.role,
       healthy: m.healthy,
       errors: m.errors,
-      lastError: m.probeErrors.length > 0 ? m.probeErrors[m.probeErrors.length - 1]! : (lastErrors.get(m.key) ?? ''),
+      lastError:
+        m.probeErrors.length > 0 ? m.probeErrors[m.probeErrors.length - 1]! : (lastErrors.get(m.key) ?? ''),
     };
     const s = m.obs?.status;
     if (s) {
@@ -48,7 +49,12 @@ function latencyStatus(f: Facts): LatencyStatus {
   return l;
 }
 
-export function assembleStatus(f: Facts, conditions: Condition[], prev: EtcdMonitorStatus | undefined, generation: number | undefined): EtcdMonitorStatus {
+export function assembleStatus(
+  f: Facts,
+  conditions: Condition[],
+  prev: EtcdMonitorStatus | undefined,
+  generation: number | undefined,
+): EtcdMonitorStatus {
   const members = memberStatuses(f, prev);
   const healthyMembers = members.filter((m) => m.healthy).length;
   const latency = latencyStatus(f);
@@ -75,7 +81,12 @@ export function assembleStatus(f: Facts, conditions: Condition[], prev: EtcdMoni
     conditions,
   };
   if (generation !== undefined) status.observedGeneration = generation;
-  if (status.hasLeader && f.leader.agreed) status.leader = { name: f.leader.name ?? f.leader.agreed, id: f.leader.agreed, endpoint: f.leader.endpoint ?? '' };
+  if (status.hasLeader && f.leader.agreed)
+    status.leader = {
+      name: f.leader.name ?? f.leader.agreed,
+      id: f.leader.agreed,
+      endpoint: f.leader.endpoint ?? '',
+    };
   if (f.clusterID) status.clusterID = f.clusterID;
   if (f.db.sizeBytes !== undefined) status.dbSizeBytes = f.db.sizeBytes;
   if (f.db.inUseBytes !== undefined) status.dbSizeInUseBytes = f.db.inUseBytes;

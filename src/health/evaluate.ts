@@ -49,7 +49,8 @@ export interface Evaluation {
 function memberFigures(f: Facts): MemberFigures[] {
   return f.members.map((m) => {
     const o = m.obs;
-    const sample = o?.healthLatencyMs !== undefined && !o.healthError && f.latency.acceptedReads.has(o.endpoint);
+    const sample =
+      o?.healthLatencyMs !== undefined && !o.healthError && f.latency.acceptedReads.has(o.endpoint);
     return {
       name: m.name,
       id: m.id,
@@ -66,10 +67,21 @@ function memberFigures(f: Facts): MemberFigures[] {
   });
 }
 
-export function evaluate(obs: ClusterObservation, prevStatus: EtcdMonitorStatus | undefined, memory: Memory, cfg: EvalConfig): Evaluation {
+export function evaluate(
+  obs: ClusterObservation,
+  prevStatus: EtcdMonitorStatus | undefined,
+  memory: Memory,
+  cfg: EvalConfig,
+): Evaluation {
   const facts = analyse(obs, memory, cfg);
   const conditions = buildConditions(runChecks(facts), prevStatus?.conditions, facts.nowIso, cfg.generation);
   const status = assembleStatus(facts, conditions, prevStatus, cfg.generation);
   const next = transitions(prevStatus, facts, memory);
-  return { status, memory: next.memory, events: next.events, members: memberFigures(facts), leaderChangedThisRound: facts.leaderChange.changed };
+  return {
+    status,
+    memory: next.memory,
+    events: next.events,
+    members: memberFigures(facts),
+    leaderChangedThisRound: facts.leaderChange.changed,
+  };
 }

@@ -33,7 +33,10 @@ function cumulativeAt(h: Histogram, le: number): number {
  */
 export function histogramDelta(prev: Histogram | undefined, curr: Histogram): Histogram {
   if (!prev || curr.count < prev.count) return curr;
-  const buckets: Array<[number, number]> = curr.buckets.map(([le, c]) => [le, Math.max(0, c - cumulativeAt(prev, le))]);
+  const buckets: Array<[number, number]> = curr.buckets.map(([le, c]) => [
+    le,
+    Math.max(0, c - cumulativeAt(prev, le)),
+  ]);
   return { buckets, count: curr.count - prev.count, sum: curr.sum - prev.sum };
 }
 

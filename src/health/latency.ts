@@ -94,10 +94,20 @@ export interface LatencyFacts {
 }
 
 /** A figure from the window's samples (nearest-rank p99; the max below MIN_P99_SAMPLES), judged by this round's median. */
-export function sampleFigure(field: LatencyFigure['field'], window: readonly number[], thisRound: readonly number[]): LatencyFigure | undefined {
+export function sampleFigure(
+  field: LatencyFigure['field'],
+  window: readonly number[],
+  thisRound: readonly number[],
+): LatencyFigure | undefined {
   const p99 = sampleQuantile(0.99, window);
   if (p99 === undefined) return undefined;
-  const f: LatencyFigure = { field, source: 'samples', ms: round(p99), kind: window.length >= MIN_P99_SAMPLES ? 'p99' : 'max', samples: window.length };
+  const f: LatencyFigure = {
+    field,
+    source: 'samples',
+    ms: round(p99),
+    kind: window.length >= MIN_P99_SAMPLES ? 'p99' : 'max',
+    samples: window.length,
+  };
   const median = sampleQuantile(0.5, thisRound);
   if (median !== undefined) f.judgedMs = round(median);
   return f;
@@ -110,11 +120,22 @@ export function histogramFigure(field: LatencyFigure['field'], h: Histogram): La
   const count = h.buckets.length > 0 ? h.buckets[h.buckets.length - 1]![1] : 0;
   const kind: FigureKind = count >= MIN_P99_SAMPLES ? 'p99' : 'max';
   const judged = kind === 'p99' ? p99 : (histogramQuantile(0.5, h) ?? p99);
-  return { field, source: 'histograms', ms: round(p99 * 1000), kind, samples: count, judgedMs: round(judged * 1000) };
+  return {
+    field,
+    source: 'histograms',
+    ms: round(p99 * 1000),
+    kind,
+    samples: count,
+    judgedMs: round(judged * 1000),
+  };
 }
 
 /** Why a timed call is no latency sample, or undefined when it is one. */
-export function notASample(ms: number | undefined, setup: boolean | undefined, stallMs: number | undefined): 'none' | 'setup' | 'stall' | undefined {
+export function notASample(
+  ms: number | undefined,
+  setup: boolean | undefined,
+  stallMs: number | undefined,
+): 'none' | 'setup' | 'stall' | undefined {
   if (ms === undefined) return 'none';
   if (setup) return 'setup';
   if (stallMs !== undefined && stallMs >= STALL_MIN_MS && stallMs >= STALL_SHARE * ms) return 'stall';
@@ -122,7 +143,11 @@ export function notASample(ms: number | undefined, setup: boolean | undefined, s
 }
 
 /** Append this round's samples to a window and drop what fell out of it. */
-export function pushSamples(win: readonly LatencySample[], t: number, values: readonly number[]): LatencySample[] {
+export function pushSamples(
+  win: readonly LatencySample[],
+  t: number,
+  values: readonly number[],
+): LatencySample[] {
   const next = [...win, ...values.map((ms) => ({ t, ms }))].filter((s) => t - s.t <= SAMPLE_MAX_AGE_MS);
   return next.length > SAMPLE_WINDOW ? next.slice(next.length - SAMPLE_WINDOW) : next;
 }
@@ -136,7 +161,10 @@ interface CallSamples {
   maxStallMs: number;
 }
 
-function collect(members: readonly MemberObservation[], pick: (m: MemberObservation) => [number | undefined, boolean | undefined, number | undefined]): CallSamples {
+function collect(
+  members: readonly MemberObservation[],
+  pick: (m: MemberObservation) => [number | undefined, boolean | undefined, number | undefined],
+): CallSamples {
   const out: CallSamples = { accepted: [], from: new Set(), setup: 0, stalled: 0, maxStallMs: 0 };
   for (const m of members) {
     const [ms, setup, stall] = pick(m);
@@ -144,8 +172,7 @@ function collect(members: readonly MemberObservation[], pick: (m: MemberObservat
     if (why === undefined) {
       out.accepted.push(ms!);
       out.from.add(m.endpoint);
-    }
-    else if (why === 'setup') out.setup++;
+    } else if (why === 'setup') out.setup++;
     else if (why === 'stall') {
       out.stalled++;
       out.maxStallMs = Math.max(out.maxStallMs, stall ?? 0);
@@ -172,25 +199,42 @@ function intervalFigure(
     if (p) deltas.push(histogramDelta(p, curr));
   }
   if (!anyHist) return undefined;
-  if (deltas.length === 0) return { note: `${field}: waiting for a second scrape of the members' gRPC histograms` };
+  if (deltas.length === 0)
+    return { note: `${field}: waiting for a second scrape of the members' gRPC histograms` };
   const total = sumHistograms(deltas);
   const figure = total ? histogramFigure(field, total) : undefined;
   if (!figure) return { note: `${field}: no such requests in the last interval` };
-  return { figure, note: figure.kind === 'max' ? `${field}: only ${figure.samples} requests in the last interval, too few for a p99: the figure is their slowest (judged by their median, ${humanMs(figure.judgedMs)})` : undefined };
+  return {
+    figure,
+    note:
+      figure.kind === 'max'
+        ? `${field}: only ${figure.samples} requests in the last interval, too few for a p99: the figure is their slowest (judged by their median, ${humanMs(figure.judgedMs)})`
+        : undefined,
+  };
 }
 
 /** Notes on this round's calls that were not samples. */
 function sampleNotes(field: string, what: string, c: CallSamples): string[] {
   const out: string[] = [];
-  if (c.setup > 0) out.push(`${field}: ${c.setup} ${what} of this round not counted: they set up their connection first (the first round after connecting times TCP/TLS set-up, not etcd)`);
-  if (c.stalled > 0) out.push(`${field}: ${c.stalled} ${what} of this round not counted: the monitor's event loop was stalled up to ${humanMs(c.maxStallMs)} during them (see etcd_monitor_event_loop_lag_seconds)`);
+  if (c.setup > 0)
+    out.push(
+      `${field}: ${c.setup} ${what} of this round not counted: they set up their connection first (the first round after connecting times TCP/TLS set-up, not etcd)`,
+    );
+  if (c.stalled > 0)
+    out.push(
+      `${field}: ${c.stalled} ${what} of this round not counted: the monitor's event loop was stalled up to ${humanMs(c.maxStallMs)} during them (see etcd_monitor_event_loop_lag_seconds)`,
+    );
   return out;
 }
 
 function fallbackNote(field: string, source: string, f: LatencyFigure): string {
   const base = `${field}: from the monitor's ${source} (members export no grpc_server_handling_seconds; run etcd with --metrics=extensive)`;
-  const what = f.kind === 'max' ? `max of ${f.samples} samples (a p99 needs ${MIN_P99_SAMPLES})` : `p99 of the last ${f.samples} samples`;
-  const judged = f.judgedMs !== undefined ? `this round's median ${humanMs(f.judgedMs)}` : 'no sample this round';
+  const what =
+    f.kind === 'max'
+      ? `max of ${f.samples} samples (a p99 needs ${MIN_P99_SAMPLES})`
+      : `p99 of the last ${f.samples} samples`;
+  const judged =
+    f.judgedMs !== undefined ? `this round's median ${humanMs(f.judgedMs)}` : 'no sample this round';
   return `${base}; ${what}; the threshold is judged on each round's median (${judged})`;
 }
 
@@ -211,7 +255,11 @@ export function analyseLatency({ obs, memory, prevMetrics, thresholdMs }: Latenc
   const writes = collect(obs.members, (m) => [m.writeLatencyMs, m.writeSetup, m.writeStallMs]);
   const readSamples = pushSamples(memory.readSamples, obs.time, reads.accepted);
   const writeSamples = pushSamples(memory.writeSamples, obs.time, writes.accepted);
-  const probe = sampleFigure('readP99Ms', readSamples.map((s) => s.ms), reads.accepted);
+  const probe = sampleFigure(
+    'readP99Ms',
+    readSamples.map((s) => s.ms),
+    reads.accepted,
+  );
 
   const readH = intervalFigure('readP99Ms', (s) => s.readHistogram, obs, prevMetrics);
   let read: LatencyFigure | undefined;
@@ -221,7 +269,10 @@ export function analyseLatency({ obs, memory, prevMetrics, thresholdMs }: Latenc
   } else {
     read = probe;
     if (probe) notes.push(fallbackNote('readP99Ms', 'own health reads', probe));
-    else if (reads.setup > 0) notes.push('readP99Ms: no sample yet: the first round after connecting times the connection set-up, not etcd');
+    else if (reads.setup > 0)
+      notes.push(
+        'readP99Ms: no sample yet: the first round after connecting times the connection set-up, not etcd',
+      );
     else notes.push('readP99Ms: no measurement (no member answered a read)');
     notes.push(...sampleNotes('readP99Ms', 'health reads', reads));
   }
@@ -232,17 +283,32 @@ export function analyseLatency({ obs, memory, prevMetrics, thresholdMs }: Latenc
     write = writeH.figure;
     if (writeH.note) notes.push(writeH.note);
   } else {
-    write = sampleFigure('writeP99Ms', writeSamples.map((s) => s.ms), writes.accepted);
+    write = sampleFigure(
+      'writeP99Ms',
+      writeSamples.map((s) => s.ms),
+      writes.accepted,
+    );
     if (write) notes.push(fallbackNote('writeP99Ms', 'write probe', write));
-    else if (writes.setup > 0) notes.push('writeP99Ms: no sample yet: the first round after connecting times the connection set-up, not etcd');
-    else notes.push('writeP99Ms: no measurement (members export no grpc_server_handling_seconds and the write probe is off)');
+    else if (writes.setup > 0)
+      notes.push(
+        'writeP99Ms: no sample yet: the first round after connecting times the connection set-up, not etcd',
+      );
+    else
+      notes.push(
+        'writeP99Ms: no measurement (members export no grpc_server_handling_seconds and the write probe is off)',
+      );
     notes.push(...sampleNotes('writeP99Ms', 'write probes', writes));
   }
 
   const verdict = judgeLatency([read, write], memory, thresholdMs, obs.time);
   const pending = pendingNote(verdict, thresholdMs);
   if (pending) notes.push(pending);
-  const next: LatencyMemory = { readSamples, writeSamples, overRounds: verdict.overRounds, high: verdict.high };
+  const next: LatencyMemory = {
+    readSamples,
+    writeSamples,
+    overRounds: verdict.overRounds,
+    high: verdict.high,
+  };
   if (verdict.overSince !== undefined) next.overSince = verdict.overSince;
   return { read, write, probe, notes, acceptedReads: reads.from, verdict, next };
 }
@@ -251,15 +317,29 @@ export function analyseLatency({ obs, memory, prevMetrics, thresholdMs }: Latenc
  * The sustained-window state machine over the round's worst judged figure. A round with nothing to judge
  * (no figure, or no sample of its own) keeps the state as it is.
  */
-export function judgeLatency(figures: ReadonlyArray<LatencyFigure | undefined>, memory: Pick<LatencyMemory, 'overRounds' | 'overSince' | 'high'>, thresholdMs: number, now: number): LatencyVerdict {
+export function judgeLatency(
+  figures: ReadonlyArray<LatencyFigure | undefined>,
+  memory: Pick<LatencyMemory, 'overRounds' | 'overSince' | 'high'>,
+  thresholdMs: number,
+  now: number,
+): LatencyVerdict {
   const judged = figures.filter((f): f is LatencyFigure & { judgedMs: number } => f?.judgedMs !== undefined);
-  const worst = judged.reduce<(LatencyFigure & { judgedMs: number }) | undefined>((w, f) => (!w || f.judgedMs > w.judgedMs ? f : w), undefined);
-  const keep = (): LatencyVerdict => ({ high: memory.high, overRounds: memory.overRounds, ...(memory.overSince !== undefined ? { overSince: memory.overSince } : {}) });
+  const worst = judged.reduce<(LatencyFigure & { judgedMs: number }) | undefined>(
+    (w, f) => (!w || f.judgedMs > w.judgedMs ? f : w),
+    undefined,
+  );
+  const keep = (): LatencyVerdict => ({
+    high: memory.high,
+    overRounds: memory.overRounds,
+    ...(memory.overSince !== undefined ? { overSince: memory.overSince } : {}),
+  });
   if (!worst) return keep();
   const over = worst.judgedMs > thresholdMs;
   const overRounds = over ? memory.overRounds + 1 : 0;
   const overSince = over ? (memory.overSince ?? now) : undefined;
-  const high = memory.high ? worst.judgedMs >= thresholdMs * LATENCY_CLEAR_RATIO : over && overRounds >= SUSTAIN_ROUNDS && now - overSince! >= SUSTAIN_MS;
+  const high = memory.high
+    ? worst.judgedMs >= thresholdMs * LATENCY_CLEAR_RATIO
+    : over && overRounds >= SUSTAIN_ROUNDS && now - overSince! >= SUSTAIN_MS;
   const v: LatencyVerdict = { high, overRounds, worst };
   if (overSince !== undefined) v.overSince = overSince;
   return v;
@@ -269,7 +349,10 @@ export function judgeLatency(figures: ReadonlyArray<LatencyFigure | undefined>, 
 export function describeFigure(f: LatencyFigure): string {
   const what = f.field === 'readP99Ms' ? 'read' : 'write';
   const judged = humanMs(f.judgedMs);
-  if (f.source === 'histograms') return f.kind === 'p99' ? `${what} p99 latency ${humanMs(f.ms)}` : `${what} latency median ${judged} of ${f.samples} requests (max ${humanMs(f.ms)})`;
+  if (f.source === 'histograms')
+    return f.kind === 'p99'
+      ? `${what} p99 latency ${humanMs(f.ms)}`
+      : `${what} latency median ${judged} of ${f.samples} requests (max ${humanMs(f.ms)})`;
   return `${what} latency median ${judged} of this round's ${f.field === 'readP99Ms' ? 'health reads' : 'write probes'} (${f.kind} ${humanMs(f.ms)} of the last ${f.samples})`;
 }
 
@@ -281,9 +364,11 @@ export function roundsText(rounds: number, sinceMs: number | undefined, now: num
 /** The Degraded reason while the threshold is crossed. */
 export function latencyReason(v: LatencyVerdict, thresholdMs: number, now: number): string | undefined {
   if (!v.high) return undefined;
-  if (!v.worst) return `latency above ${thresholdMs}ms for ${roundsText(v.overRounds, v.overSince, now)}; nothing to judge this round`;
+  if (!v.worst)
+    return `latency above ${thresholdMs}ms for ${roundsText(v.overRounds, v.overSince, now)}; nothing to judge this round`;
   const clearBelow = thresholdMs * LATENCY_CLEAR_RATIO;
-  if ((v.worst.judgedMs ?? 0) > thresholdMs) return `${describeFigure(v.worst)} above ${thresholdMs}ms for ${roundsText(v.overRounds, v.overSince, now)}`;
+  if ((v.worst.judgedMs ?? 0) > thresholdMs)
+    return `${describeFigure(v.worst)} above ${thresholdMs}ms for ${roundsText(v.overRounds, v.overSince, now)}`;
   return `${describeFigure(v.worst)}, above ${thresholdMs}ms until it falls below ${humanMs(clearBelow)}`;
 }
 

@@ -21,7 +21,9 @@ export function leaderAgreement(obs: ClusterObservation): LeaderAgreement {
     set.add(s.leaderId);
     byTerm.set(s.raftTerm, set);
   }
-  const splitTerms: LeaderAgreement['splitTerms'] = [...byTerm.entries()].filter(([, s]) => s.size > 1).map(([t, s]) => [t, [...s]]);
+  const splitTerms: LeaderAgreement['splitTerms'] = [...byTerm.entries()]
+    .filter(([, s]) => s.size > 1)
+    .map(([t, s]) => [t, [...s]]);
   const atMax = byTerm.get(maxTerm);
   const out: LeaderAgreement = { splitTerms, maxTerm };
   if (atMax && atMax.size === 1) out.agreed = [...atMax][0]!;
@@ -39,7 +41,12 @@ export interface LeaderChange {
 }
 
 /** Compare this round's leader with the last known one (kept across leaderless rounds). */
-export function leaderChange(leader: string | undefined, lastLeaderId: string | undefined, times: readonly number[], now: number): LeaderChange {
+export function leaderChange(
+  leader: string | undefined,
+  lastLeaderId: string | undefined,
+  times: readonly number[],
+  now: number,
+): LeaderChange {
   const changed = leader !== undefined && lastLeaderId !== undefined && lastLeaderId !== leader;
   const recentTimes = [...times, ...(changed ? [now] : [])].filter((t) => now - t <= HOUR_MS);
   const out: LeaderChange = { changed, recentTimes };

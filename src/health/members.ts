@@ -93,14 +93,19 @@ function roleOf(r: ResolvedMember, agreedLeader: string | undefined): MemberRole
  * design: its Status answer is its health). Status errors (e.g. an alarm's text) are shown with the
  * member; alarms are judged cluster-wide.
  */
-export function memberFacts(obs: ClusterObservation, agreedLeader: string | undefined, raftIndexLagWarning: number): MemberFacts[] {
+export function memberFacts(
+  obs: ClusterObservation,
+  agreedLeader: string | undefined,
+  raftIndexLagWarning: number,
+): MemberFacts[] {
   const leaderIndex = obs.members.find((m) => m.status?.memberId === agreedLeader)?.status?.raftIndex;
   return resolveMembers(obs).map((r) => {
     const o = r.obs;
     const probeErrors = o ? errorsOf(o) : ['not probed: no configured endpoint reaches this member'];
     const healthOk = Boolean(o && o.healthChecked && !o.healthError);
     const healthy = Boolean(o?.status) && (r.isLearner || healthOk);
-    const raftIndexLag = o?.status && leaderIndex !== undefined ? Math.max(0, leaderIndex - o.status.raftIndex) : undefined;
+    const raftIndexLag =
+      o?.status && leaderIndex !== undefined ? Math.max(0, leaderIndex - o.status.raftIndex) : undefined;
     const alarms = new Set<AlarmType>();
     for (const m of obs.members) for (const a of m.alarms ?? []) if (a.memberId === r.id) alarms.add(a.type);
     const f: MemberFacts = {

@@ -39,9 +39,12 @@ function memberEvents(prev: EtcdMonitorStatus | undefined, f: Facts): ClusterEve
     const before = was.get(m.key);
     const who = `member ${m.name} (${m.endpoint})`;
     const why = m.probeErrors.join('; ') || 'not healthy';
-    if (before === undefined && !m.healthy) out.push({ type: 'Warning', reason: 'MemberUnhealthy', message: `${who} is unhealthy: ${why}` });
-    else if (before === true && !m.healthy) out.push({ type: 'Warning', reason: 'MemberUnhealthy', message: `${who} became unhealthy: ${why}` });
-    else if (before === false && m.healthy) out.push({ type: 'Normal', reason: 'MemberRecovered', message: `${who} is healthy again` });
+    if (before === undefined && !m.healthy)
+      out.push({ type: 'Warning', reason: 'MemberUnhealthy', message: `${who} is unhealthy: ${why}` });
+    else if (before === true && !m.healthy)
+      out.push({ type: 'Warning', reason: 'MemberUnhealthy', message: `${who} became unhealthy: ${why}` });
+    else if (before === false && m.healthy)
+      out.push({ type: 'Normal', reason: 'MemberRecovered', message: `${who} is healthy again` });
   }
   return out;
 }
@@ -54,9 +57,16 @@ function wasQuorate(prev: EtcdMonitorStatus | undefined): boolean | undefined {
 function quorumEvents(prev: EtcdMonitorStatus | undefined, f: Facts): ClusterEvent[] {
   const before = wasQuorate(prev);
   const counts = `${f.healthyVoters}/${f.voters} voting members healthy`;
-  if (before === true && !f.quorate) return [{ type: 'Warning', reason: 'QuorumLost', message: `quorum lost: ${counts}, ${f.quorumSize} needed` }];
-  if (before === undefined && !f.quorate) return [{ type: 'Warning', reason: 'QuorumLost', message: `no quorum: ${counts}, ${f.quorumSize} needed` }];
-  if (before === false && f.quorate) return [{ type: 'Normal', reason: 'QuorumRestored', message: `quorum restored: ${counts}` }];
+  if (before === true && !f.quorate)
+    return [
+      { type: 'Warning', reason: 'QuorumLost', message: `quorum lost: ${counts}, ${f.quorumSize} needed` },
+    ];
+  if (before === undefined && !f.quorate)
+    return [
+      { type: 'Warning', reason: 'QuorumLost', message: `no quorum: ${counts}, ${f.quorumSize} needed` },
+    ];
+  if (before === false && f.quorate)
+    return [{ type: 'Normal', reason: 'QuorumRestored', message: `quorum restored: ${counts}` }];
   return [];
 }
 
@@ -64,7 +74,13 @@ function splitBrainEvents(prev: EtcdMonitorStatus | undefined, f: Facts): Cluste
   const before = prev?.conditions.find((c) => c.type === 'LeaderElected')?.reason === 'SplitBrainSuspected';
   if (!f.leader.splitBrain || before) return [];
   const detail = f.leader.splitTerms.map(([t, s]) => `term ${t}: leaders ${s.join(', ')}`).join('; ');
-  return [{ type: 'Warning', reason: 'SplitBrainSuspected', message: `members disagree on the leader within one term (${detail})` }];
+  return [
+    {
+      type: 'Warning',
+      reason: 'SplitBrainSuspected',
+      message: `members disagree on the leader within one term (${detail})`,
+    },
+  ];
 }
 
 /** Alarms raised and cleared; only judged in a round whose alarm list is known (the status keeps the last known list). */
@@ -75,8 +91,20 @@ function alarmEvents(prev: EtcdMonitorStatus | undefined, f: Facts): ClusterEven
   const now = new Set(f.alarms.list.map(key));
   const nameOf = (id: string): string => f.members.find((m) => m.id === id)?.name ?? id;
   const out: ClusterEvent[] = [];
-  for (const a of f.alarms.list) if (!before.has(key(a))) out.push({ type: 'Warning', reason: 'AlarmRaised', message: `alarm ${a.type} raised on member ${nameOf(a.memberID)}` });
-  for (const [k, a] of before) if (!now.has(k)) out.push({ type: 'Normal', reason: 'AlarmCleared', message: `alarm ${a.type} cleared on member ${nameOf(a.memberID)}` });
+  for (const a of f.alarms.list)
+    if (!before.has(key(a)))
+      out.push({
+        type: 'Warning',
+        reason: 'AlarmRaised',
+        message: `alarm ${a.type} raised on member ${nameOf(a.memberID)}`,
+      });
+  for (const [k, a] of before)
+    if (!now.has(k))
+      out.push({
+        type: 'Normal',
+        reason: 'AlarmCleared',
+        message: `alarm ${a.type} cleared on member ${nameOf(a.memberID)}`,
+      });
   return out;
 }
 
@@ -84,11 +112,27 @@ function leaderEvents(f: Facts): ClusterEvent[] {
   const from = f.leaderChange.from;
   if (!f.leaderChange.changed || from === undefined) return [];
   const oldName = f.members.find((m) => m.id === from)?.name ?? from;
-  return [{ type: 'Normal', reason: 'LeaderChanged', message: `leader changed from ${oldName} (${from}) to ${f.leader.name} (${f.leader.agreed})` }];
+  return [
+    {
+      type: 'Normal',
+      reason: 'LeaderChanged',
+      message: `leader changed from ${oldName} (${from}) to ${f.leader.name} (${f.leader.agreed})`,
+    },
+  ];
 }
 
-export function transitions(prev: EtcdMonitorStatus | undefined, f: Facts, memory: Memory): { events: ClusterEvent[]; memory: Memory } {
-  const events = [...memberEvents(prev, f), ...alarmEvents(prev, f), ...leaderEvents(f), ...quorumEvents(prev, f), ...splitBrainEvents(prev, f)];
+export function transitions(
+  prev: EtcdMonitorStatus | undefined,
+  f: Facts,
+  memory: Memory,
+): { events: ClusterEvent[]; memory: Memory } {
+  const events = [
+    ...memberEvents(prev, f),
+    ...alarmEvents(prev, f),
+    ...leaderEvents(f),
+    ...quorumEvents(prev, f),
+    ...splitBrainEvents(prev, f),
+  ];
   const next: Memory = {
     leaderChangeTimes: f.leaderChange.recentTimes,
     prevMetrics: f.nextPrevMetrics,

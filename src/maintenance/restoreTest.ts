@@ -30,7 +30,8 @@ export interface RestoreTestResult {
 /** Find the tools on PATH (etcdutl preferred, etcdctl as the 3.4 fallback); undefined when missing. */
 export function findRestoreTools(env: NodeJS.ProcessEnv = process.env): RestoreTools | undefined {
   const dirs = (env.PATH ?? '').split(':').filter(Boolean);
-  const find = (name: string): string | undefined => dirs.map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
+  const find = (name: string): string | undefined =>
+    dirs.map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
   const etcd = find('etcd');
   const restore = find('etcdutl') ?? find('etcdctl');
   return etcd && restore ? { etcd, restore } : undefined;
@@ -47,7 +48,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function restoreTest(file: string, tools: RestoreTools, timeoutMs = 60_000): Promise<RestoreTestResult> {
+export async function restoreTest(
+  file: string,
+  tools: RestoreTools,
+  timeoutMs = 60_000,
+): Promise<RestoreTestResult> {
   const started = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-restore-test-'));
   const [peer, client] = [await freePort(), await freePort()];
@@ -58,14 +63,36 @@ export async function restoreTest(file: string, tools: RestoreTools, timeoutMs =
   try {
     await execFileP(
       tools.restore,
-      ['snapshot', 'restore', file, '--name=restore-test', `--data-dir=${data}`, `--initial-cluster=restore-test=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`],
+      [
+        'snapshot',
+        'restore',
+        file,
+        '--name=restore-test',
+        `--data-dir=${data}`,
+        `--initial-cluster=restore-test=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+      ],
       { env: { ...process.env, ETCDCTL_API: '3' }, timeout: timeoutMs },
     ).catch((e: { stderr?: string; message: string }) => {
-      throw new Error(`restore of ${path.basename(file)} failed: ${(e.stderr || e.message).trim().split('\n').slice(-1)[0]}`);
+      throw new Error(
+        `restore of ${path.basename(file)} failed: ${(e.stderr || e.message).trim().split('\n').slice(-1)[0]}`,
+      );
     });
-    proc = spawn(tools.etcd, ['--name=restore-test', `--data-dir=${data}`, `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--listen-client-urls=${clientUrl}`, `--advertise-client-urls=${clientUrl}`, '--log-level=error'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    proc = spawn(
+      tools.etcd,
+      [
+        '--name=restore-test',
+        `--data-dir=${data}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--listen-client-urls=${clientUrl}`,
+        `--advertise-client-urls=${clientUrl}`,
+        '--log-level=error',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const c = new MemberClient(parseEndpoint(clientUrl));
@@ -73,11 +100,26 @@ export async function restoreTest(file: string, tools: RestoreTools, timeoutMs =
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         try {
-          const r = await c.call<{ count: string; header: { revision: string } }>('kv', 'range', { key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true }, 2000);
-          return { keys: Number(r.count), revision: Number(r.header.revision), durationSeconds: (Date.now() - started) / 1000 };
+          const r = await c.call<{ count: string; header: { revision: string } }>(
+            'kv',
+            'range',
+            { key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true },
+            2000,
+          );
+          return {
+            keys: Number(r.count),
+            revision: Number(r.header.revision),
+            durationSeconds: (Date.now() - started) / 1000,
+          };
         } catch (e) {
-          if (proc.exitCode !== null) throw new Error(`the scratch etcd exited (${proc.exitCode}): ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`);
-          if (Date.now() > deadline) throw new Error(`the scratch etcd did not answer within ${timeoutMs / 1000}s: ${(e as Error).message}`);
+          if (proc.exitCode !== null)
+            throw new Error(
+              `the scratch etcd exited (${proc.exitCode}): ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`,
+            );
+          if (Date.now() > deadline)
+            throw new Error(
+              `the scratch etcd did not answer within ${timeoutMs / 1000}s: ${(e as Error).message}`,
+            );
           await new Promise((r) => setTimeout(r, 200));
         }
       }

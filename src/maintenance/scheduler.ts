@@ -66,7 +66,16 @@ export interface BackupReadyCheck {
 }
 
 /** Why a backup failed, as the etcd_backup_failures_total{reason} label (SnapshotError reasons + Store). */
-export const BACKUP_FAILURE_REASONS = ['Unavailable', 'Stalled', 'HashMismatch', 'Truncated', 'Write', 'Corrupt', 'Store', 'RestoreTest'] as const;
+export const BACKUP_FAILURE_REASONS = [
+  'Unavailable',
+  'Stalled',
+  'HashMismatch',
+  'Truncated',
+  'Write',
+  'Corrupt',
+  'Store',
+  'RestoreTest',
+] as const;
 
 export interface MaintenanceCounters {
   backupFailures: Map<string, number>;
@@ -187,7 +196,15 @@ export class MaintenanceScheduler {
       const newest = all.filter((o) => o.verified).sort((x, y) => y.time.getTime() - x.time.getTime())[0];
       if (!newest || this.backup.lastScheduleTime) return;
       const t = newest.time.toISOString();
-      Object.assign(this.backup, { lastScheduleTime: t, lastSuccessTime: t, location: b.store.url(newest.name), sizeBytes: newest.sizeBytes, revision: newest.revision, verified: true, retained: all.length });
+      Object.assign(this.backup, {
+        lastScheduleTime: t,
+        lastSuccessTime: t,
+        location: b.store.url(newest.name),
+        sizeBytes: newest.sizeBytes,
+        revision: newest.revision,
+        verified: true,
+        retained: all.length,
+      });
     } catch {
       /* the first run will say what is wrong with the store */
     }
@@ -209,7 +226,11 @@ export class MaintenanceScheduler {
     this.current = run(clients)
       .catch((e: unknown) => {
         // Not expected (runs report their own failures); never let one escape as an unhandled rejection.
-        this.deps.onEvent({ type: 'Warning', reason: kind === 'backup' ? 'BackupFailed' : 'DefragmentationFailed', message: String(e) });
+        this.deps.onEvent({
+          type: 'Warning',
+          reason: kind === 'backup' ? 'BackupFailed' : 'DefragmentationFailed',
+          message: String(e),
+        });
       })
       .finally(() => {
         for (const c of clients) c.close();
@@ -248,10 +269,15 @@ export class MaintenanceScheduler {
       try {
         const tools = b.restoreTest;
         if ('missing' in tools) throw new Error(tools.missing);
-        const r = await b.store.withLocalCopy(out.name, (file) => restoreTest(file, tools, this.cfg.timeoutMs * 12));
+        const r = await b.store.withLocalCopy(out.name, (file) =>
+          restoreTest(file, tools, this.cfg.timeoutMs * 12),
+        );
         restored = { time: iso(this.now()), keys: r.keys };
       } catch (e) {
-        this.counters.backupFailures.set('RestoreTest', (this.counters.backupFailures.get('RestoreTest') ?? 0) + 1);
+        this.counters.backupFailures.set(
+          'RestoreTest',
+          (this.counters.backupFailures.get('RestoreTest') ?? 0) + 1,
+        );
         this.backup.lastError = `${out.location} was stored but its restore test failed: ${(e as Error).message}`;
         this.deps.onEvent({ type: 'Warning', reason: 'BackupFailed', message: this.backup.lastError });
         return;

@@ -21,7 +21,16 @@ type MemberFigure = RoundResult['evaluation']['members'][number];
 type Family = { name: string; help: string; type: 'gauge' | 'counter' | 'histogram' } & (
   | { kind: 'cluster'; value: (r: RoundResult) => number | undefined }
   | { kind: 'member'; value: (m: MemberFigure) => number | undefined }
-  | { kind: 'alarm' | 'leaderChanges' | 'probeDuration' | 'probeErrors' | 'backupDuration' | 'backupFailures' | 'defragReclaimed' }
+  | {
+      kind:
+        | 'alarm'
+        | 'leaderChanges'
+        | 'probeDuration'
+        | 'probeErrors'
+        | 'backupDuration'
+        | 'backupFailures'
+        | 'defragReclaimed';
+    }
 );
 
 /** Seconds since the epoch of an ISO time, or undefined. */
@@ -32,7 +41,6 @@ function epoch(t: string | undefined): number | undefined {
 
 const BACKUP_BUCKETS = [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 const BACKUP_LES = [...BACKUP_BUCKETS.map((b) => `${b}`), '+Inf'];
-
 
 const PROBE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const PROBE_LES = [...PROBE_BUCKETS.map((b) => `${b}`), '+Inf'];
@@ -51,48 +59,197 @@ const probeErrorsSpec = {
 };
 
 /** A gauge per cluster (label cluster) or per member (labels cluster, member), read from the latest round. */
-const clusterGauge = (name: string, help: string, value: (r: RoundResult) => number | undefined): Family => ({ name, help, type: 'gauge', kind: 'cluster', value });
-const memberGauge = (name: string, help: string, value: (m: MemberFigure) => number | undefined): Family => ({ name, help, type: 'gauge', kind: 'member', value });
+const clusterGauge = (name: string, help: string, value: (r: RoundResult) => number | undefined): Family => ({
+  name,
+  help,
+  type: 'gauge',
+  kind: 'cluster',
+  value,
+});
+const memberGauge = (name: string, help: string, value: (m: MemberFigure) => number | undefined): Family => ({
+  name,
+  help,
+  type: 'gauge',
+  kind: 'member',
+  value,
+});
 
 /** Every family, in output order: the one table of what /metrics shows (scheduled maintenance, SPEC §9, only for clusters with a schedule). */
 const FAMILIES: Family[] = [
-  clusterGauge('etcd_cluster_healthy', 'Whether the cluster is healthy: quorum of healthy voting members, one agreed leader, no alarm (1/0).', (r) => (r.evaluation.status.healthy ? 1 : 0)),
-  clusterGauge('etcd_cluster_has_leader', 'Whether the members agree on one leader (1/0).', (r) => (r.evaluation.status.hasLeader ? 1 : 0)),
-  clusterGauge('etcd_cluster_member_count', 'Members in the cluster (member list, learners included).', (r) => r.evaluation.status.memberCount),
-  clusterGauge('etcd_cluster_quorum_size', 'Voting members needed for quorum.', (r) => r.evaluation.status.quorumSize),
-  clusterGauge('etcd_cluster_healthy_members', 'Members that answered Status and a linearizable read in the last round.', (r) => r.evaluation.status.healthyMembers),
-  clusterGauge('etcd_cluster_db_quota_used_ratio', 'Largest member database size divided by the backend quota.', (r) => (r.evaluation.status.dbQuotaUsedPercent !== undefined ? r.evaluation.status.dbQuotaUsedPercent / 100 : undefined)),
-  clusterGauge('etcd_request_read_latency_p99_milliseconds', "p99 server handling time of Range requests over the last interval, from the members' gRPC histograms; when those are not exported, of the monitor's own health reads (the last 120; their max below 100, see status latency.readP99Kind).", (r) => r.evaluation.status.latency.readP99Ms),
-  clusterGauge('etcd_request_write_latency_p99_milliseconds', "p99 server handling time of Put/DeleteRange/Txn requests over the last interval, from the members' gRPC histograms (or the opt-in write probe).", (r) => r.evaluation.status.latency.writeP99Ms),
-  clusterGauge('etcd_request_rate_per_second', 'gRPC requests handled per second across members over the last interval (grpc_server_handled_total).', (r) => r.evaluation.status.requestRatePerSecond),
-  clusterGauge('etcd_monitor_cluster_probe_success', 'Whether at least one member answered the last probe round (1/0).', (r) => (r.evaluation.status.phase === 'Unreachable' ? 0 : 1)),
-  clusterGauge('etcd_monitor_last_probe_timestamp_seconds', 'When the last probe round started.', (r) => r.observation.time / 1000),
-  memberGauge('etcd_mvcc_db_total_size_bytes', 'Physically allocated size of the member backend database (Maintenance.Status dbSize).', (m) => m.dbSizeBytes),
-  memberGauge('etcd_server_proposals_committed_total', "Mirror of the member's etcd_server_proposals_committed_total.", (m) => m.metrics?.proposalsCommitted),
-  memberGauge('etcd_server_proposals_pending', "Mirror of the member's etcd_server_proposals_pending.", (m) => m.metrics?.proposalsPending),
-  memberGauge('etcd_server_proposals_failed_total', "Mirror of the member's etcd_server_proposals_failed_total.", (m) => m.metrics?.proposalsFailed),
-  memberGauge('etcd_server_memory_usage_bytes', "Resident memory of the member process (its process_resident_memory_bytes).", (m) => m.metrics?.residentMemoryBytes),
-  memberGauge('etcd_server_disk_usage_bytes', "Disk space held by the member's backend database file (Maintenance.Status dbSize; WAL and snapshots not included).", (m) => m.dbSizeBytes),
-  memberGauge('etcd_server_active_connections', 'Open gRPC calls and streams on the member (grpc_server_started_total - grpc_server_handled_total).', (m) => m.metrics?.openGrpcCalls),
-  memberGauge('etcd_server_watchers', "Watchers registered on the member (its etcd_debugging_mvcc_watcher_total).", (m) => m.metrics?.watchers),
-  memberGauge('etcd_member_healthy', 'Whether the member answered Status and a linearizable read in the last round (1/0).', (m) => (m.healthy ? 1 : 0)),
-  memberGauge('etcd_member_is_leader', 'Whether the member is the agreed leader (1/0).', (m) => (m.isLeader ? 1 : 0)),
-  memberGauge('etcd_member_is_learner', 'Whether the member is a learner (non-voting) (1/0).', (m) => (m.isLearner ? 1 : 0)),
-  memberGauge('etcd_member_raft_index_lag', "How many raft entries the member's committed index trails the leader's.", (m) => m.raftIndexLag),
-  { name: 'etcd_member_alarm', help: 'Whether the alarm is active on the member (1/0), from Maintenance.Alarm.', type: 'gauge', kind: 'alarm' },
+  clusterGauge(
+    'etcd_cluster_healthy',
+    'Whether the cluster is healthy: quorum of healthy voting members, one agreed leader, no alarm (1/0).',
+    (r) => (r.evaluation.status.healthy ? 1 : 0),
+  ),
+  clusterGauge('etcd_cluster_has_leader', 'Whether the members agree on one leader (1/0).', (r) =>
+    r.evaluation.status.hasLeader ? 1 : 0,
+  ),
+  clusterGauge(
+    'etcd_cluster_member_count',
+    'Members in the cluster (member list, learners included).',
+    (r) => r.evaluation.status.memberCount,
+  ),
+  clusterGauge(
+    'etcd_cluster_quorum_size',
+    'Voting members needed for quorum.',
+    (r) => r.evaluation.status.quorumSize,
+  ),
+  clusterGauge(
+    'etcd_cluster_healthy_members',
+    'Members that answered Status and a linearizable read in the last round.',
+    (r) => r.evaluation.status.healthyMembers,
+  ),
+  clusterGauge(
+    'etcd_cluster_db_quota_used_ratio',
+    'Largest member database size divided by the backend quota.',
+    (r) =>
+      r.evaluation.status.dbQuotaUsedPercent !== undefined
+        ? r.evaluation.status.dbQuotaUsedPercent / 100
+        : undefined,
+  ),
+  clusterGauge(
+    'etcd_request_read_latency_p99_milliseconds',
+    "p99 server handling time of Range requests over the last interval, from the members' gRPC histograms; when those are not exported, of the monitor's own health reads (the last 120; their max below 100, see status latency.readP99Kind).",
+    (r) => r.evaluation.status.latency.readP99Ms,
+  ),
+  clusterGauge(
+    'etcd_request_write_latency_p99_milliseconds',
+    "p99 server handling time of Put/DeleteRange/Txn requests over the last interval, from the members' gRPC histograms (or the opt-in write probe).",
+    (r) => r.evaluation.status.latency.writeP99Ms,
+  ),
+  clusterGauge(
+    'etcd_request_rate_per_second',
+    'gRPC requests handled per second across members over the last interval (grpc_server_handled_total).',
+    (r) => r.evaluation.status.requestRatePerSecond,
+  ),
+  clusterGauge(
+    'etcd_monitor_cluster_probe_success',
+    'Whether at least one member answered the last probe round (1/0).',
+    (r) => (r.evaluation.status.phase === 'Unreachable' ? 0 : 1),
+  ),
+  clusterGauge(
+    'etcd_monitor_last_probe_timestamp_seconds',
+    'When the last probe round started.',
+    (r) => r.observation.time / 1000,
+  ),
+  memberGauge(
+    'etcd_mvcc_db_total_size_bytes',
+    'Physically allocated size of the member backend database (Maintenance.Status dbSize).',
+    (m) => m.dbSizeBytes,
+  ),
+  memberGauge(
+    'etcd_server_proposals_committed_total',
+    "Mirror of the member's etcd_server_proposals_committed_total.",
+    (m) => m.metrics?.proposalsCommitted,
+  ),
+  memberGauge(
+    'etcd_server_proposals_pending',
+    "Mirror of the member's etcd_server_proposals_pending.",
+    (m) => m.metrics?.proposalsPending,
+  ),
+  memberGauge(
+    'etcd_server_proposals_failed_total',
+    "Mirror of the member's etcd_server_proposals_failed_total.",
+    (m) => m.metrics?.proposalsFailed,
+  ),
+  memberGauge(
+    'etcd_server_memory_usage_bytes',
+    'Resident memory of the member process (its process_resident_memory_bytes).',
+    (m) => m.metrics?.residentMemoryBytes,
+  ),
+  memberGauge(
+    'etcd_server_disk_usage_bytes',
+    "Disk space held by the member's backend database file (Maintenance.Status dbSize; WAL and snapshots not included).",
+    (m) => m.dbSizeBytes,
+  ),
+  memberGauge(
+    'etcd_server_active_connections',
+    'Open gRPC calls and streams on the member (grpc_server_started_total - grpc_server_handled_total).',
+    (m) => m.metrics?.openGrpcCalls,
+  ),
+  memberGauge(
+    'etcd_server_watchers',
+    'Watchers registered on the member (its etcd_debugging_mvcc_watcher_total).',
+    (m) => m.metrics?.watchers,
+  ),
+  memberGauge(
+    'etcd_member_healthy',
+    'Whether the member answered Status and a linearizable read in the last round (1/0).',
+    (m) => (m.healthy ? 1 : 0),
+  ),
+  memberGauge('etcd_member_is_leader', 'Whether the member is the agreed leader (1/0).', (m) =>
+    m.isLeader ? 1 : 0,
+  ),
+  memberGauge('etcd_member_is_learner', 'Whether the member is a learner (non-voting) (1/0).', (m) =>
+    m.isLearner ? 1 : 0,
+  ),
+  memberGauge(
+    'etcd_member_raft_index_lag',
+    "How many raft entries the member's committed index trails the leader's.",
+    (m) => m.raftIndexLag,
+  ),
+  {
+    name: 'etcd_member_alarm',
+    help: 'Whether the alarm is active on the member (1/0), from Maintenance.Alarm.',
+    type: 'gauge',
+    kind: 'alarm',
+  },
   { ...leaderChangesSpec, type: 'counter', kind: 'leaderChanges' },
   { ...probeDurationSpec, type: 'histogram', kind: 'probeDuration' },
   { ...probeErrorsSpec, type: 'counter', kind: 'probeErrors' },
-  clusterGauge('etcd_backup_last_success_timestamp_seconds', 'When the last backup whose etcd hash matched was stored.', (r) => epoch(r.maintenance?.backup.lastSuccessTime)),
-  clusterGauge('etcd_backup_last_size_bytes', 'Size of the last stored backup (database plus its 32-byte hash).', (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.sizeBytes : undefined)),
-  clusterGauge('etcd_backup_last_revision', "The member's revision when the last stored backup began.", (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.revision : undefined)),
-  clusterGauge('etcd_backup_retained_snapshots', 'Backups of this cluster kept in the destination after retention.', (r) => r.maintenance?.backup.retained),
-  clusterGauge('etcd_backup_schedule_period_seconds', 'Length of one backup schedule period (stale after two).', (r) => r.maintenance?.backupPeriodSeconds(new Date(r.observation.time))),
-  clusterGauge('etcd_backup_schedule_start_timestamp_seconds', 'When the backup schedule was first seen (a schedule with no success yet is stale two periods after it).', (r) => (r.maintenance?.hasBackup ? r.maintenance.anchorTime.getTime() / 1000 : undefined)),
-  { name: 'etcd_backup_duration_seconds', help: 'Duration of backups that were stored (stream, hash check, upload).', type: 'histogram', kind: 'backupDuration' },
-  { name: 'etcd_backup_failures_total', help: 'Backups that failed, by reason (Unavailable, Stalled, HashMismatch, Truncated, Write, Corrupt, Store).', type: 'counter', kind: 'backupFailures' },
-  clusterGauge('etcd_defrag_last_timestamp_seconds', 'When the last defragmentation ran (completed or stopped part-way).', (r) => epoch(r.maintenance?.maintenance.lastDefragmentation?.time)),
-  { name: 'etcd_defrag_reclaimed_bytes_total', help: 'Bytes reclaimed by defragmentation (sum over members of size before minus after).', type: 'counter', kind: 'defragReclaimed' },
+  clusterGauge(
+    'etcd_backup_last_success_timestamp_seconds',
+    'When the last backup whose etcd hash matched was stored.',
+    (r) => epoch(r.maintenance?.backup.lastSuccessTime),
+  ),
+  clusterGauge(
+    'etcd_backup_last_size_bytes',
+    'Size of the last stored backup (database plus its 32-byte hash).',
+    (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.sizeBytes : undefined),
+  ),
+  clusterGauge(
+    'etcd_backup_last_revision',
+    "The member's revision when the last stored backup began.",
+    (r) => (r.maintenance?.backup.lastSuccessTime ? r.maintenance.backup.revision : undefined),
+  ),
+  clusterGauge(
+    'etcd_backup_retained_snapshots',
+    'Backups of this cluster kept in the destination after retention.',
+    (r) => r.maintenance?.backup.retained,
+  ),
+  clusterGauge(
+    'etcd_backup_schedule_period_seconds',
+    'Length of one backup schedule period (stale after two).',
+    (r) => r.maintenance?.backupPeriodSeconds(new Date(r.observation.time)),
+  ),
+  clusterGauge(
+    'etcd_backup_schedule_start_timestamp_seconds',
+    'When the backup schedule was first seen (a schedule with no success yet is stale two periods after it).',
+    (r) => (r.maintenance?.hasBackup ? r.maintenance.anchorTime.getTime() / 1000 : undefined),
+  ),
+  {
+    name: 'etcd_backup_duration_seconds',
+    help: 'Duration of backups that were stored (stream, hash check, upload).',
+    type: 'histogram',
+    kind: 'backupDuration',
+  },
+  {
+    name: 'etcd_backup_failures_total',
+    help: 'Backups that failed, by reason (Unavailable, Stalled, HashMismatch, Truncated, Write, Corrupt, Store).',
+    type: 'counter',
+    kind: 'backupFailures',
+  },
+  clusterGauge(
+    'etcd_defrag_last_timestamp_seconds',
+    'When the last defragmentation ran (completed or stopped part-way).',
+    (r) => epoch(r.maintenance?.maintenance.lastDefragmentation?.time),
+  ),
+  {
+    name: 'etcd_defrag_reclaimed_bytes_total',
+    help: 'Bytes reclaimed by defragmentation (sum over members of size before minus after).',
+    type: 'counter',
+    kind: 'defragReclaimed',
+  },
 ];
 
 /** Cumulative-on-render histogram of one member's probe durations. */
@@ -137,7 +294,7 @@ export class MetricsExporter {
     const lag = processLoopLag();
     new client.Gauge({
       name: 'etcd_monitor_event_loop_lag_seconds',
-      help: "Largest event-loop delay of this monitor process over the last 10-20 s. Timed calls (health reads, write probe) during which it was stalled are not latency samples; see status.latency.notes.",
+      help: 'Largest event-loop delay of this monitor process over the last 10-20 s. Timed calls (health reads, write probe) during which it was stalled are not latency samples; see status.latency.notes.',
       registers: [this.registry],
       collect() {
         this.set(lag.recentMaxMs() / 1000);
@@ -154,7 +311,8 @@ export class MetricsExporter {
     if (!hists) this.probeHistograms.set(cluster, (hists = new Map()));
     for (const m of r.evaluation.members) {
       let h = hists.get(m.name);
-      if (!h) hists.set(m.name, (h = { counts: new Float64Array(PROBE_BUCKETS.length + 1), sum: 0, count: 0 }));
+      if (!h)
+        hists.set(m.name, (h = { counts: new Float64Array(PROBE_BUCKETS.length + 1), sum: 0, count: 0 }));
       const v = m.probeSeconds;
       if (v === undefined) continue;
       let i = 0;
@@ -181,7 +339,9 @@ export class MetricsExporter {
   }
 
   contentType(accept: string | undefined): string {
-    return accept && accept.includes('application/openmetrics-text') ? client.openMetricsContentType : client.prometheusContentType;
+    return accept && accept.includes('application/openmetrics-text')
+      ? client.openMetricsContentType
+      : client.prometheusContentType;
   }
 
   async render(accept?: string): Promise<{ contentType: string; body: string }> {
@@ -193,10 +353,16 @@ export class MetricsExporter {
   }
 
   private async renderNow(openMetrics: boolean): Promise<string> {
-    this.registry.setContentType((openMetrics ? client.openMetricsContentType : client.prometheusContentType) as typeof client.prometheusContentType);
+    this.registry.setContentType(
+      (openMetrics
+        ? client.openMetricsContentType
+        : client.prometheusContentType) as typeof client.prometheusContentType,
+    );
     // prom-client strips `_total` from its counters' names for OpenMetrics and never puts it back:
     // restore them, or every later Prometheus-format scrape would lose the suffix.
-    const names = this.registry.getMetricsAsArray().map((m) => [m, (m as unknown as { name: string }).name] as const);
+    const names = this.registry
+      .getMetricsAsArray()
+      .map((m) => [m, (m as unknown as { name: string }).name] as const);
     let base: string;
     try {
       base = await this.registry.metrics();
@@ -204,7 +370,8 @@ export class MetricsExporter {
       for (const [m, name] of names) (m as unknown as { name: string }).name = name;
     }
     const parts: string[] = [];
-    if (openMetrics) parts.push(base.endsWith(OPENMETRICS_EOF) ? base.slice(0, -OPENMETRICS_EOF.length) : base);
+    if (openMetrics)
+      parts.push(base.endsWith(OPENMETRICS_EOF) ? base.slice(0, -OPENMETRICS_EOF.length) : base);
     else parts.push(base, '\n');
     this.renderClusters(openMetrics, parts);
     parts.push(openMetrics ? `\n${OPENMETRICS_EOF}` : '\n');
@@ -237,7 +404,8 @@ export class MetricsExporter {
           if (!r.observation.members.some((m) => m.alarms !== undefined)) break;
           for (const { l, m } of members) {
             if (!m.id) continue;
-            for (const alarm of ['NOSPACE', 'CORRUPT'] as const) lines.push(`\n${f.name}{${l},alarm="${alarm}"} ${m.alarms.includes(alarm) ? 1 : 0}`);
+            for (const alarm of ['NOSPACE', 'CORRUPT'] as const)
+              lines.push(`\n${f.name}{${l},alarm="${alarm}"} ${m.alarms.includes(alarm) ? 1 : 0}`);
           }
           break;
         case 'leaderChanges': {
@@ -255,7 +423,10 @@ export class MetricsExporter {
               cum += h.counts[i]!;
               lines.push(`\n${f.name}_bucket{le="${PROBE_LES[i]}",${l}} ${formatValue(cum)}`);
             }
-            lines.push(`\n${f.name}_sum{${l}} ${formatValue(h.sum)}`, `\n${f.name}_count{${l}} ${formatValue(h.count)}`);
+            lines.push(
+              `\n${f.name}_sum{${l}} ${formatValue(h.sum)}`,
+              `\n${f.name}_count{${l}} ${formatValue(h.count)}`,
+            );
           }
           break;
         }
@@ -265,20 +436,29 @@ export class MetricsExporter {
           let sum = 0;
           for (let i = 0; i < BACKUP_LES.length; i++) {
             const le = i < BACKUP_BUCKETS.length ? BACKUP_BUCKETS[i]! : Infinity;
-            lines.push(`\n${f.name}_bucket{le="${BACKUP_LES[i]}",${c}} ${formatValue(d.filter((x) => x <= le).length)}`);
+            lines.push(
+              `\n${f.name}_bucket{le="${BACKUP_LES[i]}",${c}} ${formatValue(d.filter((x) => x <= le).length)}`,
+            );
           }
           for (const x of d) sum += x;
-          lines.push(`\n${f.name}_sum{${c}} ${formatValue(sum)}`, `\n${f.name}_count{${c}} ${formatValue(d.length)}`);
+          lines.push(
+            `\n${f.name}_sum{${c}} ${formatValue(sum)}`,
+            `\n${f.name}_count{${c}} ${formatValue(d.length)}`,
+          );
           break;
         }
         case 'backupFailures': {
           if (!r.maintenance?.hasBackup) break;
           // Every reason from 0, so rate() and increase() work from the first failure.
-          for (const reason of BACKUP_FAILURE_REASONS) lines.push(`\n${f.name}{${c},reason="${reason}"} ${formatValue(r.maintenance.counters.backupFailures.get(reason) ?? 0)}`);
+          for (const reason of BACKUP_FAILURE_REASONS)
+            lines.push(
+              `\n${f.name}{${c},reason="${reason}"} ${formatValue(r.maintenance.counters.backupFailures.get(reason) ?? 0)}`,
+            );
           break;
         }
         case 'defragReclaimed':
-          if (r.maintenance?.hasDefragmentation) lines.push(`\n${f.name}{${c}} ${formatValue(r.maintenance.counters.defragReclaimedBytes)}`);
+          if (r.maintenance?.hasDefragmentation)
+            lines.push(`\n${f.name}{${c}} ${formatValue(r.maintenance.counters.defragReclaimedBytes)}`);
           break;
         case 'probeErrors': {
           const byReason = this.probeErrors.get(r.cluster);

@@ -5,7 +5,15 @@
 import { EventEmitter } from 'node:events';
 import type { EtcdMonitorStatus } from '../crd/types.js';
 import type { ClusterProber } from '../etcd/probe.js';
-import { emptyMemory, evaluate, memoryFromStatus, type ClusterEvent, type EvalConfig, type Evaluation, type Memory } from '../health/evaluate.js';
+import {
+  emptyMemory,
+  evaluate,
+  memoryFromStatus,
+  type ClusterEvent,
+  type EvalConfig,
+  type Evaluation,
+  type Memory,
+} from '../health/evaluate.js';
 import type { ClusterObservation } from '../etcd/observation.js';
 import type { Logger } from '../log.js';
 import type { MaintenanceEvent, MaintenanceScheduler } from '../maintenance/scheduler.js';
@@ -140,9 +148,20 @@ export class ClusterMonitor extends EventEmitter<ClusterMonitorEvents> {
   private async round(): Promise<RoundResult> {
     const t0 = this.clock.now();
     const observation = await this.prober.probe(t0);
-    const evaluation = evaluate(observation, this.last?.evaluation.status ?? this.seeded, this.memory, this.config);
+    const evaluation = evaluate(
+      observation,
+      this.last?.evaluation.status ?? this.seeded,
+      this.memory,
+      this.config,
+    );
     this.memory = evaluation.memory;
-    const result: RoundResult = { cluster: this.name, evaluation, observation, durationMs: this.clock.now() - t0, maintenance: this.sched };
+    const result: RoundResult = {
+      cluster: this.name,
+      evaluation,
+      observation,
+      durationMs: this.clock.now() - t0,
+      maintenance: this.sched,
+    };
     this.last = result;
     this.rounds++;
     this.sched?.tick(new Date(t0));

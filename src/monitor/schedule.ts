@@ -26,6 +26,12 @@ export function laterRoundsDelay(key: string, intervalMs: number): number {
  * for this generation was written earlier (operator restart, leader takeover) keeps showing it and is
  * first probed at its spread phase, so a restart does not probe every cluster at the same moment.
  */
-export function firstRoundPlan(key: string, intervalMs: number, prompt: boolean): { prompt: boolean; periodicDelayMs: number } {
-  return prompt ? { prompt: true, periodicDelayMs: laterRoundsDelay(key, intervalMs) } : { prompt: false, periodicDelayMs: spreadDelay(key, intervalMs) };
+export function firstRoundPlan(
+  key: string,
+  intervalMs: number,
+  prompt: boolean,
+): { prompt: boolean; periodicDelayMs: number } {
+  return prompt
+    ? { prompt: true, periodicDelayMs: laterRoundsDelay(key, intervalMs) }
+    : { prompt: false, periodicDelayMs: spreadDelay(key, intervalMs) };
 }

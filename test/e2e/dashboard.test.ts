@@ -239,8 +239,11 @@ describe('live dashboard in headless Chromium against a real 3-member etcd', fun
       expect(
         // The name is the header cell's own text; its endpoint sits in a child span. (innerText would depend
         // on layout: an element not yet laid out gives its text without the line break.)
-        (await page.locator('#members tbody th[scope=row]').evaluateAll((ths) => ths.map((th) => th.firstChild?.textContent?.trim() ?? '')))
-          .sort(),
+        (
+          await page
+            .locator('#members tbody th[scope=row]')
+            .evaluateAll((ths) => ths.map((th) => th.firstChild?.textContent?.trim() ?? ''))
+        ).sort(),
       ).to.deep.equal(['etcd1', 'etcd2', 'etcd3']);
       const leader = cluster!.members[await cluster!.leaderIndex()]!.name;
       await waitText(page, '#s-leader', leader);

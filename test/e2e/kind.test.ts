@@ -54,7 +54,9 @@ const COMPOSE = path.join(REPO, 'docker-compose-full.yml');
 
 /** The image docker-compose-full.yml names for `repository`: the tag scripts/images.sh builds it under. */
 function composeImage(repository: string): string {
-  const m = new RegExp(`image:\\s*(${repository.replace(/[./]/g, '\\$&')}:[^\\s]+)`).exec(fs.readFileSync(COMPOSE, 'utf8'));
+  const m = new RegExp(`image:\\s*(${repository.replace(/[./]/g, '\\$&')}:[^\\s]+)`).exec(
+    fs.readFileSync(COMPOSE, 'utf8'),
+  );
   if (!m?.[1]) throw new Error(`docker-compose-full.yml names no ${repository} image`);
   return m[1];
 }
@@ -62,7 +64,8 @@ function composeImage(repository: string): string {
 /** A manifest with its `repository` images (and Prometheus `version`) set to `image`. */
 function withImage(file: string, repository: string, image: string): string {
   const tag = image.slice(image.lastIndexOf(':') + 1);
-  return fs.readFileSync(file, 'utf8')
+  return fs
+    .readFileSync(file, 'utf8')
     .replace(new RegExp(`(image:\\s*)${repository.replace(/[./]/g, '\\$&')}:[^\\s]+`, 'g'), `$1${image}`)
     .replace(/^(\s*version:\s*)v\S+$/m, `$1${tag}`);
 }
@@ -71,7 +74,15 @@ interface PodJson {
   metadata: { name: string; deletionTimestamp?: string };
   spec: {
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type?: string } };
-    containers: { name: string; securityContext?: { readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[]; add?: string[] } } }[];
+    containers: {
+      name: string;
+      securityContext?: {
+        readOnlyRootFilesystem?: boolean;
+        runAsNonRoot?: boolean;
+        allowPrivilegeEscalation?: boolean;
+        capabilities?: { drop?: string[]; add?: string[] };
+      };
+    }[];
   };
   status: { phase?: string; conditions?: { type: string; status: string }[] };
 }
@@ -84,38 +95,64 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
   let etcdImage = '';
   let promImage = '';
   const env = (): NodeJS.ProcessEnv => cluster?.env ?? process.env;
-  const kubectl = (args: string[], input?: string): Promise<string> => run(tool('kubectl'), args, { env: env(), input, timeoutMs: 120_000 });
-  const helm = (args: string[]): Promise<string> => run(tool('helm'), args, { env: env(), timeoutMs: 6 * 60_000 });
+  const kubectl = (args: string[], input?: string): Promise<string> =>
+    run(tool('kubectl'), args, { env: env(), input, timeoutMs: 120_000 });
+  const helm = (args: string[]): Promise<string> =>
+    run(tool('helm'), args, { env: env(), timeoutMs: 6 * 60_000 });
 
   before(async function () {
     const why = dockerEngineMissing();
     if (why) {
-      console.log(`      SKIPPED: no Docker engine answers here (${why}); scripts/docker-engine.sh start starts one. The same operator scenario runs on the real control plane in test/integration/operator.test.ts`);
+      console.log(
+        `      SKIPPED: no Docker engine answers here (${why}); scripts/docker-engine.sh start starts one. The same operator scenario runs on the real control plane in test/integration/operator.test.ts`,
+      );
       this.skip();
     }
     if (!fs.existsSync(path.join(REPO, 'scripts/images.sh'))) {
-      console.log('      SKIPPED: scripts/images.sh is missing, so there is no etcd-monitor:local built from our Dockerfile to run');
+      console.log(
+        '      SKIPPED: scripts/images.sh is missing, so there is no etcd-monitor:local built from our Dockerfile to run',
+      );
       this.skip();
     }
     sweepStale('etcd-monitor-e2e-');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-kind-'));
     const t0 = Date.now();
-    await buildTools(['kind', 'kubectl', 'helm', 'prometheus-operator', 'prometheus-config-reloader', 'prometheus-operator-crds']);
+    await buildTools([
+      'kind',
+      'kubectl',
+      'helm',
+      'prometheus-operator',
+      'prometheus-config-reloader',
+      'prometheus-operator-crds',
+    ]);
     const node = await nodeImage();
     etcdImage = composeImage('gcr.io/etcd-development/etcd');
     promImage = composeImage('prom/prometheus');
     await hostImages(['etcd-monitor', 'etcd', 'prometheus']);
     const reloader = path.join(tmp, 'reloader.tar');
-    await run('bash', [path.join(REPO, 'scripts/kind-node-image.sh'), 'archive', 'prometheus-config-reloader', RELOADER_IMAGE, reloader]);
+    await run('bash', [
+      path.join(REPO, 'scripts/kind-node-image.sh'),
+      'archive',
+      'prometheus-config-reloader',
+      RELOADER_IMAGE,
+      reloader,
+    ]);
     const t1 = Date.now();
-    cluster = await createCluster(`etcd-monitor-e2e-${process.pid}`, { kubeconfig: path.join(tmp, 'kubeconfig'), nodeImage: node });
+    cluster = await createCluster(`etcd-monitor-e2e-${process.pid}`, {
+      kubeconfig: path.join(tmp, 'kubeconfig'),
+      nodeImage: node,
+    });
     const t2 = Date.now();
     await loadImages(cluster, [OUR_IMAGE, etcdImage, promImage]);
-    await run(tool('kind'), ['load', 'image-archive', '--name', cluster.name, reloader], { env: cluster.kindEnv });
+    await run(tool('kind'), ['load', 'image-archive', '--name', cluster.name, reloader], {
+      env: cluster.kindEnv,
+    });
     await kubectl(['apply', '-f', '-'], withImage(ETCD_YAML, 'gcr.io/etcd-development/etcd', etcdImage));
     await kubectl(['-n', 'etcd-e2e', 'rollout', 'status', 'statefulset/etcd', '--timeout=300s']);
     await installChart(cluster, RELEASE, NS, ['operator.logFormat=json']);
-    console.log(`      images and tools ${Math.round((t1 - t0) / 1000)}s, kind create cluster ${Math.round((t2 - t1) / 1000)}s, images loaded + etcd + chart ${Math.round((Date.now() - t2) / 1000)}s`);
+    console.log(
+      `      images and tools ${Math.round((t1 - t0) / 1000)}s, kind create cluster ${Math.round((t2 - t1) / 1000)}s, images loaded + etcd + chart ${Math.round((Date.now() - t2) / 1000)}s`,
+    );
   });
 
   after(async function () {
@@ -125,22 +162,64 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const phase = (): Promise<string> => kubectl(['-n', 'etcd-e2e', 'get', 'etcdmonitor', 'main', '-o', 'jsonpath={.status.phase} {.status.summary.members}']);
-  const pods = async (): Promise<PodJson[]> => (JSON.parse(await kubectl(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=etcd-monitor', '-o', 'json'])) as { items: PodJson[] }).items;
-  const ready = (p: PodJson): boolean => !p.metadata.deletionTimestamp && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-  const leaseHolder = async (): Promise<string> => kubectl(['-n', NS, 'get', 'lease', 'etcd-monitor-operator', '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '');
+  const phase = (): Promise<string> =>
+    kubectl([
+      '-n',
+      'etcd-e2e',
+      'get',
+      'etcdmonitor',
+      'main',
+      '-o',
+      'jsonpath={.status.phase} {.status.summary.members}',
+    ]);
+  const pods = async (): Promise<PodJson[]> =>
+    (
+      JSON.parse(
+        await kubectl(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=etcd-monitor', '-o', 'json']),
+      ) as { items: PodJson[] }
+    ).items;
+  const ready = (p: PodJson): boolean =>
+    !p.metadata.deletionTimestamp &&
+    (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  const leaseHolder = async (): Promise<string> =>
+    kubectl([
+      '-n',
+      NS,
+      'get',
+      'lease',
+      'etcd-monitor-operator',
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    ]).catch(() => '');
   /** /metrics of one Pod (the leader's, when several run: only the Lease holder probes). */
-  const podMetrics = (pod: string): Promise<string> => kubectl(['get', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}:8080/proxy/metrics`]);
+  const podMetrics = (pod: string): Promise<string> =>
+    kubectl(['get', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}:8080/proxy/metrics`]);
   const leaderMetrics = async (): Promise<string> => {
     const holder = await leaseHolder();
     const name = holder || (await pods()).find(ready)?.metadata.name;
     if (!name) throw new Error('no operator Pod is ready');
     return podMetrics(name);
   };
-  const canI = async (verb: string, resource: string, ns?: string, subresource?: string): Promise<boolean> => {
-    const args = ['auth', 'can-i', verb, resource, `--as=${SA}`, ...(ns ? ['-n', ns] : ['--all-namespaces']), ...(subresource ? [`--subresource=${subresource}`] : [])];
+  const canI = async (
+    verb: string,
+    resource: string,
+    ns?: string,
+    subresource?: string,
+  ): Promise<boolean> => {
+    const args = [
+      'auth',
+      'can-i',
+      verb,
+      resource,
+      `--as=${SA}`,
+      ...(ns ? ['-n', ns] : ['--all-namespaces']),
+      ...(subresource ? [`--subresource=${subresource}`] : []),
+    ];
     // can-i prints yes/no and exits 1 for no.
-    const out = await execFileP(tool('kubectl'), args, { env: env() }).then((r) => r.stdout, (e: { stdout?: string }) => e.stdout ?? '');
+    const out = await execFileP(tool('kubectl'), args, { env: env() }).then(
+      (r) => r.stdout,
+      (e: { stdout?: string }) => e.stdout ?? '',
+    );
     const answer = out.trim().split('\n').pop();
     if (answer !== 'yes' && answer !== 'no') throw new Error(`kubectl ${args.join(' ')}: ${out}`);
     return answer === 'yes';
@@ -148,12 +227,25 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
 
   it('an EtcdMonitor naming the StatefulSet becomes Healthy with 3/3 members and shows in kubectl get', async () => {
     const endpoints = [0, 1, 2].map((i) => `http://etcd-${i}.etcd.etcd-e2e.svc:2379`);
-    await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'etcdmonitor.dev/v1alpha1', kind: 'EtcdMonitor', metadata: { name: 'main', namespace: 'etcd-e2e' }, spec: { endpoints, interval: '5s', timeout: '2s' } }));
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'etcdmonitor.dev/v1alpha1',
+        kind: 'EtcdMonitor',
+        metadata: { name: 'main', namespace: 'etcd-e2e' },
+        spec: { endpoints, interval: '5s', timeout: '2s' },
+      }),
+    );
     await waitFor('Healthy 3/3', async () => (await phase()) === 'Healthy 3/3', 120_000, 2000);
     const table = await kubectl(['-n', 'etcd-e2e', 'get', 'etcdmonitors']);
-    for (const col of ['PHASE', 'LEADER', 'MEMBERS', 'DB SIZE', 'LATENCY', 'AGE']) expect(table).to.contain(col);
+    for (const col of ['PHASE', 'LEADER', 'MEMBERS', 'DB SIZE', 'LATENCY', 'AGE'])
+      expect(table).to.contain(col);
     expect(table).to.match(/main\s+Healthy\s+etcd-\d\s+3\/3/);
-    const viaService = await kubectl(['get', '--raw', `/api/v1/namespaces/${NS}/services/etcd-monitor:8080/proxy/metrics`]);
+    const viaService = await kubectl([
+      'get',
+      '--raw',
+      `/api/v1/namespaces/${NS}/services/etcd-monitor:8080/proxy/metrics`,
+    ]);
     expect(viaService).to.contain('etcd_cluster_healthy{cluster="etcd-e2e/main"} 1');
   });
 
@@ -173,19 +265,34 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
     const probe = `const fs=require('fs');let w='written';try{fs.writeFileSync('/probe','x')}catch(e){w=e.code}
       const s=fs.readFileSync('/proc/self/status','utf8');const f=(k)=>(new RegExp('^'+k+':\\\\s*(\\\\S+)','m').exec(s)||[])[1];
       console.log(JSON.stringify({uid:process.getuid(),write:w,capEff:f('CapEff'),capBnd:f('CapBnd'),seccomp:f('Seccomp'),noNewPrivs:f('NoNewPrivs')}))`;
-    const got = JSON.parse(await kubectl(['-n', NS, 'exec', p.metadata.name, '-c', c.name, '--', 'node', '-e', probe])) as Record<string, string | number>;
-    expect(got).to.deep.equal({ uid: 65532, write: 'EROFS', capEff: '0000000000000000', capBnd: '0000000000000000', seccomp: '2', noNewPrivs: '1' });
+    const got = JSON.parse(
+      await kubectl(['-n', NS, 'exec', p.metadata.name, '-c', c.name, '--', 'node', '-e', probe]),
+    ) as Record<string, string | number>;
+    expect(got).to.deep.equal({
+      uid: 65532,
+      write: 'EROFS',
+      capEff: '0000000000000000',
+      capBnd: '0000000000000000',
+      seccomp: '2',
+      noNewPrivs: '1',
+    });
   });
 
   it("the Pod's ServiceAccount can do what the operator needs and nothing more (no Secrets outside secretAccess)", async () => {
     const crd = 'etcdmonitors.etcdmonitor.dev';
-    for (const verb of ['get', 'list', 'watch']) expect(await canI(verb, crd), `${verb} etcdmonitors`).to.equal(true);
+    for (const verb of ['get', 'list', 'watch'])
+      expect(await canI(verb, crd), `${verb} etcdmonitors`).to.equal(true);
     expect(await canI('patch', crd, 'etcd-e2e', 'status'), 'patch etcdmonitors/status').to.equal(true);
     expect(await canI('create', 'events', 'etcd-e2e'), 'create events').to.equal(true);
-    for (const verb of ['get', 'create', 'update']) expect(await canI(verb, 'leases.coordination.k8s.io', NS), `${verb} leases in ${NS}`).to.equal(true);
+    for (const verb of ['get', 'create', 'update'])
+      expect(await canI(verb, 'leases.coordination.k8s.io', NS), `${verb} leases in ${NS}`).to.equal(true);
     // Not the spec, not other namespaces' leases, no Secrets at all (secretAccess is empty), no Pods.
-    for (const verb of ['create', 'update', 'patch', 'delete']) expect(await canI(verb, crd, 'etcd-e2e'), `${verb} etcdmonitors`).to.equal(false);
-    expect(await canI('update', 'leases.coordination.k8s.io', 'kube-system'), 'leases in kube-system').to.equal(false);
+    for (const verb of ['create', 'update', 'patch', 'delete'])
+      expect(await canI(verb, crd, 'etcd-e2e'), `${verb} etcdmonitors`).to.equal(false);
+    expect(
+      await canI('update', 'leases.coordination.k8s.io', 'kube-system'),
+      'leases in kube-system',
+    ).to.equal(false);
     for (const ns of ['etcd-e2e', NS, 'kube-system']) {
       expect(await canI('get', 'secrets', ns), `get secrets in ${ns}`).to.equal(false);
       expect(await canI('list', 'secrets', ns), `list secrets in ${ns}`).to.equal(false);
@@ -195,33 +302,87 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
   });
 
   it('with replicaCount=2 and secretAccess for one namespace: get Secrets there only; deleting the leader Pod hands the Lease to the other, which keeps writing status', async () => {
-    await helm(['upgrade', RELEASE, CHART, '-n', NS, '--reuse-values', '--wait', '--timeout', '5m', '--set', 'replicaCount=2', '--set', 'secretAccess.namespaces[0]=etcd-e2e']);
+    await helm([
+      'upgrade',
+      RELEASE,
+      CHART,
+      '-n',
+      NS,
+      '--reuse-values',
+      '--wait',
+      '--timeout',
+      '5m',
+      '--set',
+      'replicaCount=2',
+      '--set',
+      'secretAccess.namespaces[0]=etcd-e2e',
+    ]);
     expect(await canI('get', 'secrets', 'etcd-e2e'), 'get secrets in etcd-e2e').to.equal(true);
     expect(await canI('list', 'secrets', 'etcd-e2e'), 'list secrets in etcd-e2e').to.equal(false);
     expect(await canI('get', 'secrets', 'kube-system'), 'get secrets in kube-system').to.equal(false);
 
-    const names = await waitFor('2 ready Pods, one holding the Lease', async () => {
-      const ps = (await pods()).filter(ready).map((p) => p.metadata.name);
-      const holder = await leaseHolder();
-      return ps.length === 2 && ps.includes(holder) ? { holder, other: ps.find((n) => n !== holder)! } : undefined;
-    }, 180_000, 2000);
+    const names = await waitFor(
+      '2 ready Pods, one holding the Lease',
+      async () => {
+        const ps = (await pods()).filter(ready).map((p) => p.metadata.name);
+        const holder = await leaseHolder();
+        return ps.length === 2 && ps.includes(holder)
+          ? { holder, other: ps.find((n) => n !== holder)! }
+          : undefined;
+      },
+      180_000,
+      2000,
+    );
     expect(await podMetrics(names.holder)).to.match(/^etcd_monitor_is_leader 1$/m);
     expect(await podMetrics(names.other)).to.match(/^etcd_monitor_is_leader 0$/m);
 
     // The Deployment deletes the leader Pod (the lowest pod-deletion-cost goes first on scale-down), with no
     // replacement racing the other Pod for the released Lease (as after `kubectl delete pod`, where either wins).
-    await kubectl(['-n', NS, 'annotate', 'pod', names.holder, 'controller.kubernetes.io/pod-deletion-cost=-100']);
+    await kubectl([
+      '-n',
+      NS,
+      'annotate',
+      'pod',
+      names.holder,
+      'controller.kubernetes.io/pod-deletion-cost=-100',
+    ]);
     await kubectl(['-n', NS, 'scale', 'deployment/etcd-monitor', '--replicas=1']);
-    await waitFor(`the Lease handed from ${names.holder} to ${names.other}`, async () => (await leaseHolder()) === names.other, 60_000, 1000);
-    await waitFor(`${names.holder} gone`, async () => !(await pods()).some((p) => p.metadata.name === names.holder), 60_000, 1000);
-    await waitFor(`${names.other} reports itself leader`, async () => /^etcd_monitor_is_leader 1$/m.test(await podMetrics(names.other)), 60_000, 1000);
+    await waitFor(
+      `the Lease handed from ${names.holder} to ${names.other}`,
+      async () => (await leaseHolder()) === names.other,
+      60_000,
+      1000,
+    );
+    await waitFor(
+      `${names.holder} gone`,
+      async () => !(await pods()).some((p) => p.metadata.name === names.holder),
+      60_000,
+      1000,
+    );
+    await waitFor(
+      `${names.other} reports itself leader`,
+      async () => /^etcd_monitor_is_leader 1$/m.test(await podMetrics(names.other)),
+      60_000,
+      1000,
+    );
 
     // The new leader probes and writes status: take a member away and bring it back.
     await kubectl(['-n', 'etcd-e2e', 'scale', 'statefulset/etcd', '--replicas=2']);
     await waitFor('Degraded 2/3', async () => (await phase()) === 'Degraded 2/3', 120_000, 2000);
-    const events = await kubectl(['-n', 'etcd-e2e', 'get', 'events', '--field-selector', 'involvedObject.name=main,reason=MemberUnhealthy', '-o', 'name']);
+    const events = await kubectl([
+      '-n',
+      'etcd-e2e',
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=main,reason=MemberUnhealthy',
+      '-o',
+      'name',
+    ]);
     expect(events.trim()).to.not.equal('');
-    expect(await podMetrics(names.other)).to.contain('etcd_cluster_healthy_members{cluster="etcd-e2e/main"} 2');
+    expect(await podMetrics(names.other)).to.contain(
+      'etcd_cluster_healthy_members{cluster="etcd-e2e/main"} 2',
+    );
     await kubectl(['-n', 'etcd-e2e', 'scale', 'statefulset/etcd', '--replicas=3']);
     await waitFor('Healthy again', async () => (await phase()) === 'Healthy 3/3', 180_000, 2000);
     expect(await leaseHolder()).to.equal(names.other);
@@ -234,60 +395,165 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
     const crds = fs.realpathSync(path.join(REPO, '.cache/crds/prometheus-operator'));
     await kubectl(['apply', '--server-side', '-f', crds]);
     for (const crd of ['prometheuses', 'servicemonitors', 'prometheusrules']) {
-      await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}.monitoring.coreos.com`]);
+      await kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        `crd/${crd}.monitoring.coreos.com`,
+      ]);
     }
     const port = await freePort();
-    promOperator = startProcess(tool('prometheus-operator'), [`--web.listen-address=127.0.0.1:${port}`, `--prometheus-config-reloader=${RELOADER_IMAGE}`, '--log-level=info'], {
-      env: env(),
-      logFile: path.join(tmp, 'prometheus-operator.log'),
-    });
+    promOperator = startProcess(
+      tool('prometheus-operator'),
+      [
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--prometheus-config-reloader=${RELOADER_IMAGE}`,
+        '--log-level=info',
+      ],
+      {
+        env: env(),
+        logFile: path.join(tmp, 'prometheus-operator.log'),
+      },
+    );
     // Only what a kube-prometheus-stack user sets: the release label on both objects (intervals stay the
     // chart's defaults). Before the Prometheus exists, so its first configuration already has them.
-    await helm(['upgrade', RELEASE, CHART, '-n', NS, '--reuse-values', '--wait', '--timeout', '5m',
-      '--set', 'serviceMonitor.enabled=true', '--set', `serviceMonitor.additionalLabels.release=${KPS_RELEASE}`,
-      '--set', 'prometheusRule.enabled=true', '--set', `prometheusRule.additionalLabels.release=${KPS_RELEASE}`]);
+    await helm([
+      'upgrade',
+      RELEASE,
+      CHART,
+      '-n',
+      NS,
+      '--reuse-values',
+      '--wait',
+      '--timeout',
+      '5m',
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      `serviceMonitor.additionalLabels.release=${KPS_RELEASE}`,
+      '--set',
+      'prometheusRule.enabled=true',
+      '--set',
+      `prometheusRule.additionalLabels.release=${KPS_RELEASE}`,
+    ]);
     await kubectl(['apply', '-f', '-'], withImage(PROM_YAML, 'prom/prometheus', promImage));
-    const prom = (p: string): Promise<string> => kubectl(['get', '--raw', `/api/v1/namespaces/monitoring/services/prometheus-operated:9090/proxy${p}`]);
+    const prom = (p: string): Promise<string> =>
+      kubectl(['get', '--raw', `/api/v1/namespaces/monitoring/services/prometheus-operated:9090/proxy${p}`]);
     try {
-      await waitFor('the Prometheus Pod ready', async () => (await kubectl(['-n', 'monitoring', 'get', 'pods', '-l', 'app.kubernetes.io/name=prometheus', '-o', 'jsonpath={.items[*].status.containerStatuses[*].ready}'])).split(' ').filter((r) => r === 'true').length >= 2, 240_000, 2000);
+      await waitFor(
+        'the Prometheus Pod ready',
+        async () =>
+          (
+            await kubectl([
+              '-n',
+              'monitoring',
+              'get',
+              'pods',
+              '-l',
+              'app.kubernetes.io/name=prometheus',
+              '-o',
+              'jsonpath={.items[*].status.containerStatuses[*].ready}',
+            ])
+          )
+            .split(' ')
+            .filter((r) => r === 'true').length >= 2,
+        240_000,
+        2000,
+      );
 
-      interface Target { labels: Record<string, string>; health: string; scrapeUrl: string }
-      const targets = await waitFor('both operator Pods scraped and up', async () => {
-        const t = (JSON.parse(await prom('/api/v1/targets?state=active')) as { data: { activeTargets: Target[] } }).data.activeTargets.filter((x) => x.labels.service === 'etcd-monitor');
-        return t.length === 2 && t.every((x) => x.health === 'up') ? t : undefined;
-      }, 240_000, 3000);
+      interface Target {
+        labels: Record<string, string>;
+        health: string;
+        scrapeUrl: string;
+      }
+      const targets = await waitFor(
+        'both operator Pods scraped and up',
+        async () => {
+          const t = (
+            JSON.parse(await prom('/api/v1/targets?state=active')) as { data: { activeTargets: Target[] } }
+          ).data.activeTargets.filter((x) => x.labels.service === 'etcd-monitor');
+          return t.length === 2 && t.every((x) => x.health === 'up') ? t : undefined;
+        },
+        240_000,
+        3000,
+      );
       expect(targets.map((t) => t.labels.job)).to.deep.equal(['etcd-monitor', 'etcd-monitor']);
-      expect(targets.every((t) => t.labels.namespace === NS && t.scrapeUrl.endsWith(':8080/metrics'))).to.equal(true);
+      expect(
+        targets.every((t) => t.labels.namespace === NS && t.scrapeUrl.endsWith(':8080/metrics')),
+      ).to.equal(true);
 
-      const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> =>
-        (JSON.parse(await prom(`/api/v1/query?query=${encodeURIComponent(q)}`)) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
-      const healthy = await waitFor('etcd_cluster_healthy scraped', async () => {
-        const r = await query('etcd_cluster_healthy{cluster="etcd-e2e/main"}');
-        return r.length > 0 ? r : undefined;
-      }, 60_000, 2000);
+      const query = async (
+        q: string,
+      ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> =>
+        (
+          JSON.parse(await prom(`/api/v1/query?query=${encodeURIComponent(q)}`)) as {
+            data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+          }
+        ).data.result;
+      const healthy = await waitFor(
+        'etcd_cluster_healthy scraped',
+        async () => {
+          const r = await query('etcd_cluster_healthy{cluster="etcd-e2e/main"}');
+          return r.length > 0 ? r : undefined;
+        },
+        60_000,
+        2000,
+      );
       expect(healthy.map((r) => r.value[1])).to.deep.equal(['1']);
       expect((await query('sum(etcd_monitor_is_leader)'))[0]?.value[1]).to.equal('1');
 
       // Every alert of the chart's rules file is loaded, in its groups.
-      const src = YAML.parse(fs.readFileSync(path.join(CHART, 'files/etcd-monitor-alerts.yml'), 'utf8')) as { groups: { name: string; rules: { alert?: string }[] }[] };
-      const want = src.groups.map((g) => ({ name: g.name, alerts: g.rules.map((r) => r.alert).filter((a): a is string => Boolean(a)).sort() }));
-      interface RuleGroup { name: string; file: string; rules: { type: string; name: string; health: string }[] }
-      const loaded = await waitFor('the PrometheusRule loaded', async () => {
-        const g = (JSON.parse(await prom('/api/v1/rules?type=alert')) as { data: { groups: RuleGroup[] } }).data.groups.filter((x) => x.file.includes(`${NS}-etcd-monitor`));
-        return g.length === want.length ? g : undefined;
-      }, 180_000, 3000);
-      expect(loaded.map((g) => ({ name: g.name, alerts: g.rules.map((r) => r.name).sort() }))).to.deep.equal(want);
+      const src = YAML.parse(fs.readFileSync(path.join(CHART, 'files/etcd-monitor-alerts.yml'), 'utf8')) as {
+        groups: { name: string; rules: { alert?: string }[] }[];
+      };
+      const want = src.groups.map((g) => ({
+        name: g.name,
+        alerts: g.rules
+          .map((r) => r.alert)
+          .filter((a): a is string => Boolean(a))
+          .sort(),
+      }));
+      interface RuleGroup {
+        name: string;
+        file: string;
+        rules: { type: string; name: string; health: string }[];
+      }
+      const loaded = await waitFor(
+        'the PrometheusRule loaded',
+        async () => {
+          const g = (
+            JSON.parse(await prom('/api/v1/rules?type=alert')) as { data: { groups: RuleGroup[] } }
+          ).data.groups.filter((x) => x.file.includes(`${NS}-etcd-monitor`));
+          return g.length === want.length ? g : undefined;
+        },
+        180_000,
+        3000,
+      );
+      expect(loaded.map((g) => ({ name: g.name, alerts: g.rules.map((r) => r.name).sort() }))).to.deep.equal(
+        want,
+      );
       expect(loaded.flatMap((g) => g.rules).every((r) => r.health !== 'err')).to.equal(true);
     } catch (e) {
-      const log = fs.existsSync(path.join(tmp, 'prometheus-operator.log')) ? fs.readFileSync(path.join(tmp, 'prometheus-operator.log'), 'utf8').split('\n').slice(-20).join('\n') : '';
-      const podsNow = await kubectl(['-n', 'monitoring', 'get', 'pods,statefulsets', '-o', 'wide']).catch(() => '');
-      throw new Error(`${String(e)}\n--- monitoring ---\n${podsNow}\n--- prometheus-operator log ---\n${log}`);
+      const log = fs.existsSync(path.join(tmp, 'prometheus-operator.log'))
+        ? fs.readFileSync(path.join(tmp, 'prometheus-operator.log'), 'utf8').split('\n').slice(-20).join('\n')
+        : '';
+      const podsNow = await kubectl(['-n', 'monitoring', 'get', 'pods,statefulsets', '-o', 'wide']).catch(
+        () => '',
+      );
+      throw new Error(
+        `${String(e)}\n--- monitoring ---\n${podsNow}\n--- prometheus-operator log ---\n${log}`,
+      );
     }
   });
 
   it('deleting the EtcdMonitor removes its series from /metrics', async () => {
     expect(await leaderMetrics()).to.contain('cluster="etcd-e2e/main"');
     await kubectl(['-n', 'etcd-e2e', 'delete', 'etcdmonitor', 'main', '--wait=true']);
-    await waitFor('series gone', async () => !(await leaderMetrics()).includes('cluster="etcd-e2e/main"'), 60_000, 2000);
+    await waitFor(
+      'series gone',
+      async () => !(await leaderMetrics()).includes('cluster="etcd-e2e/main"'),
+      60_000,
+      2000,
+    );
   });
 });

@@ -47,13 +47,58 @@ function openssl(dir: string, args: string[]): void {
 }
 
 function makeCerts(dir: string): void {
-  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '3',
+    '-subj',
+    '/CN=test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  ]);
   const leaf = (name: string, subj: string, ext: string): void => {
     fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
-    openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subj, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3', '-out', `${name}.crt`, '-extfile', `${name}.ext`]);
+    openssl(dir, [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      subj,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+    ]);
+    openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '3',
+      '-out',
+      `${name}.crt`,
+      '-extfile',
+      `${name}.ext`,
+    ]);
   };
-  leaf('apiserver', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n');
+  leaf(
+    'apiserver',
+    '/CN=kube-apiserver',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n',
+  );
   leaf('admin', '/O=system:masters/CN=admin', 'extendedKeyUsage=clientAuth\n');
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
@@ -163,7 +208,17 @@ export async function startControlPlane(opts: { dir?: string } = {}): Promise<Co
   };
   const run = async (bin: string, args: string[], input?: string): Promise<KubectlResult> => {
     try {
-      const p = execFileP(bin, args, { env: { ...process.env, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: path.join(dir, 'helm-cache'), HELM_CONFIG_HOME: path.join(dir, 'helm-config'), HELM_DATA_HOME: path.join(dir, 'helm-data') }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+      const p = execFileP(bin, args, {
+        env: {
+          ...process.env,
+          KUBECONFIG: kubeconfig,
+          HELM_CACHE_HOME: path.join(dir, 'helm-cache'),
+          HELM_CONFIG_HOME: path.join(dir, 'helm-config'),
+          HELM_DATA_HOME: path.join(dir, 'helm-data'),
+        },
+        timeout: 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
       if (input !== undefined) {
         p.child.stdin?.end(input);
       }
@@ -171,7 +226,11 @@ export async function startControlPlane(opts: { dir?: string } = {}): Promise<Co
       return { code: 0, stdout, stderr };
     } catch (e) {
       const x = e as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof x.code === 'number' ? x.code : 1, stdout: x.stdout ?? '', stderr: x.stderr ?? String(e) };
+      return {
+        code: typeof x.code === 'number' ? x.code : 1,
+        stdout: x.stdout ?? '',
+        stderr: x.stderr ?? String(e),
+      };
     }
   };
   try {
@@ -179,7 +238,9 @@ export async function startControlPlane(opts: { dir?: string } = {}): Promise<Co
     startApi();
     await waitReady();
   } catch (e) {
-    const log = fs.existsSync(path.join(dir, 'kube-apiserver.log')) ? fs.readFileSync(path.join(dir, 'kube-apiserver.log'), 'utf8').split('\n').slice(-30).join('\n') : '';
+    const log = fs.existsSync(path.join(dir, 'kube-apiserver.log'))
+      ? fs.readFileSync(path.join(dir, 'kube-apiserver.log'), 'utf8').split('\n').slice(-30).join('\n')
+      : '';
     await stop();
     throw new Error(`control plane did not start: ${(e as Error).message}\n${log}`);
   }

@@ -134,11 +134,22 @@ export class EtcdCluster {
       if (opts.extensiveMetrics !== false) m.args.push('--metrics=extensive');
       if (opts.quotaBackendBytes) m.args.push(`--quota-backend-bytes=${opts.quotaBackendBytes}`);
       if (opts.tls) {
-        m.args.push(`--cert-file=${opts.tls.certFile}`, `--key-file=${opts.tls.keyFile}`, `--trusted-ca-file=${opts.tls.caFile}`);
+        m.args.push(
+          `--cert-file=${opts.tls.certFile}`,
+          `--key-file=${opts.tls.keyFile}`,
+          `--trusted-ca-file=${opts.tls.caFile}`,
+        );
         if (opts.tls.clientCertAuth) m.args.push('--client-cert-auth');
       }
     }
-    const cluster = new EtcdCluster(members, binary, root, opts.tls, ownRoot, opts.etcdctl ?? etcdctlBinary());
+    const cluster = new EtcdCluster(
+      members,
+      binary,
+      root,
+      opts.tls,
+      ownRoot,
+      opts.etcdctl ?? etcdctlBinary(),
+    );
     try {
       for (let i = 0; i < size; i++) cluster.spawn(i);
       await cluster.waitHealthy(30_000);
@@ -152,7 +163,10 @@ export class EtcdCluster {
 
   private spawn(i: number): void {
     const m = this.members[i]!;
-    m.proc = startProcess(this.binary, m.args, { logFile: m.logFile, env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.env.ETCD_UNSUPPORTED_ARCH ?? '' } });
+    m.proc = startProcess(this.binary, m.args, {
+      logFile: m.logFile,
+      env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.env.ETCD_UNSUPPORTED_ARCH ?? '' },
+    });
   }
 
   private client(i: number): MemberClient {
@@ -234,7 +248,9 @@ export class EtcdCluster {
   /** Start a killed member again with its data dir (it rejoins the cluster). */
   restart(i: number): void {
     const m = this.members[i]!;
-    m.args = m.args.map((a) => (a === '--initial-cluster-state=new' ? '--initial-cluster-state=existing' : a));
+    m.args = m.args.map((a) =>
+      a === '--initial-cluster-state=new' ? '--initial-cluster-state=existing' : a,
+    );
     this.spawn(i);
   }
 
@@ -245,11 +261,15 @@ export class EtcdCluster {
       extra.push(`--cacert=${this.tls.caFile}`);
       if (this.tls.clientCertAuth) extra.push(`--cert=${this.tls.certFile}`, `--key=${this.tls.keyFile}`);
     }
-    const { stdout } = await execFileP(this.etcdctlPath, [`--endpoints=${endpoints.join(',')}`, ...extra, ...args], {
-      env: { ...process.env, ETCDCTL_API: '3' },
-      timeout: 20_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const { stdout } = await execFileP(
+      this.etcdctlPath,
+      [`--endpoints=${endpoints.join(',')}`, ...extra, ...args],
+      {
+        env: { ...process.env, ETCDCTL_API: '3' },
+        timeout: 20_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     return stdout;
   }
 

@@ -16,16 +16,34 @@ export interface TestMonitorOptions {
   thresholds?: Partial<Thresholds>;
 }
 
-export async function startTestMonitor(endpoints: string[], o: TestMonitorOptions = {}): Promise<StandaloneApp> {
+export async function startTestMonitor(
+  endpoints: string[],
+  o: TestMonitorOptions = {},
+): Promise<StandaloneApp> {
   return startStandalone(
-    { endpoints: parseEndpoints(endpoints), conn: o.conn ?? {}, timeoutMs: o.timeoutMs ?? 1000, clusterName: o.clusterName ?? 'test' },
-    { interval: o.intervalMs ?? 1000, apiHost: '127.0.0.1', apiPort: 0, apiToken: o.token, thresholds: { ...DEFAULT_THRESHOLDS, ...o.thresholds }, logLevel: 'error' },
+    {
+      endpoints: parseEndpoints(endpoints),
+      conn: o.conn ?? {},
+      timeoutMs: o.timeoutMs ?? 1000,
+      clusterName: o.clusterName ?? 'test',
+    },
+    {
+      interval: o.intervalMs ?? 1000,
+      apiHost: '127.0.0.1',
+      apiPort: 0,
+      apiToken: o.token,
+      thresholds: { ...DEFAULT_THRESHOLDS, ...o.thresholds },
+      logLevel: 'error',
+    },
     { metrics: o.metrics ?? true, writeProbe: o.writeProbe ?? false },
     silentLogger(),
   );
 }
 
-export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+export async function getJson(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
   let body: unknown;

@@ -24,7 +24,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-export function startProcess(cmd: string, args: string[], opts: SpawnOptions & { logFile?: string } = {}): ChildProcess {
+export function startProcess(
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { logFile?: string } = {},
+): ChildProcess {
   const p = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(p);
   if (opts.logFile) {
@@ -54,7 +58,12 @@ export async function stopProcess(p: ChildProcess, graceMs = 3000): Promise<void
   clearTimeout(timer);
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < end) {
@@ -66,5 +75,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs}ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
+  );
 }

@@ -21,15 +21,30 @@ export interface TestS3 {
   stop(): Promise<void>;
 }
 
-export async function startS3(creds = { accessKeyId: 'etcdmonitor', secretAccessKey: 'etcdmonitor-test-secret' }): Promise<TestS3> {
+export async function startS3(
+  creds = { accessKeyId: 'etcdmonitor', secretAccessKey: 'etcdmonitor-test-secret' },
+): Promise<TestS3> {
   ensureTools(['versitygw']);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-s3-'));
   const dataDir = path.join(root, 'data');
   fs.mkdirSync(dataDir);
   const port = await freePort();
-  const proc = startProcess(toolPath('versitygw'), ['--access', creds.accessKeyId, '--secret', creds.secretAccessKey, '--port', `127.0.0.1:${port}`, 'posix', dataDir], {
-    logFile: path.join(root, 'versitygw.log'),
-  });
+  const proc = startProcess(
+    toolPath('versitygw'),
+    [
+      '--access',
+      creds.accessKeyId,
+      '--secret',
+      creds.secretAccessKey,
+      '--port',
+      `127.0.0.1:${port}`,
+      'posix',
+      dataDir,
+    ],
+    {
+      logFile: path.join(root, 'versitygw.log'),
+    },
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   const client = (): S3Client =>
     new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 });

@@ -21,14 +21,21 @@ describe('etcd with authentication enabled', function () {
   });
 
   it('probes with a username and password', async () => {
-    const app = await startTestMonitor(cluster.endpoints, { conn: { auth: { username: 'root', password: 'root-pw' } } });
+    const app = await startTestMonitor(cluster.endpoints, {
+      conn: { auth: { username: 'root', password: 'root-pw' } },
+    });
     apps.push(app);
     const r = await app.monitor.runOnce();
-    expect(r.evaluation.status.phase, JSON.stringify(r.evaluation.status.members.map((m) => m.errors))).to.equal('Healthy');
+    expect(
+      r.evaluation.status.phase,
+      JSON.stringify(r.evaluation.status.members.map((m) => m.errors)),
+    ).to.equal('Healthy');
   });
 
   it('counts permission denied on the health read as healthy (an unprivileged user), like etcdctl', async () => {
-    const app = await startTestMonitor(cluster.endpoints, { conn: { auth: { username: 'monitor', password: 'monitor-pw' } } });
+    const app = await startTestMonitor(cluster.endpoints, {
+      conn: { auth: { username: 'monitor', password: 'monitor-pw' } },
+    });
     apps.push(app);
     const r = await app.monitor.runOnce();
     expect(r.observation.members.every((m) => m.healthChecked && !m.healthError)).to.equal(true);
@@ -36,7 +43,9 @@ describe('etcd with authentication enabled', function () {
   });
 
   it('reports a wrong password as a clear error and never puts the password in the status', async () => {
-    const app = await startTestMonitor(cluster.endpoints, { conn: { auth: { username: 'root', password: 'not-the-password' } } });
+    const app = await startTestMonitor(cluster.endpoints, {
+      conn: { auth: { username: 'root', password: 'not-the-password' } },
+    });
     apps.push(app);
     const r = await app.monitor.runOnce();
     const s = r.evaluation.status;

@@ -9,7 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main, type Io } from '../../src/cli/main.js';
-import { MONITOR_FLAGS, monitorConfig, startStandalone, type StandaloneApp } from '../../src/cli/monitorCommand.js';
+import {
+  MONITOR_FLAGS,
+  monitorConfig,
+  startStandalone,
+  type StandaloneApp,
+} from '../../src/cli/monitorCommand.js';
 import { parseFlags } from '../../src/cli/args.js';
 import { createLogger } from '../../src/log.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
@@ -23,7 +28,17 @@ describe('scheduled backups, standalone (real etcd 3.5)', function () {
   let app: StandaloneApp | undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-sbackup-'));
   const start = async (extra: string[], env: NodeJS.ProcessEnv = {}): Promise<StandaloneApp> => {
-    const v = parseFlags([`--endpoints=${cluster.endpoints.join(',')}`, '--interval=1s', '--api-host=127.0.0.1', '--api-port=0', '--cluster-name=demo', ...extra], MONITOR_FLAGS);
+    const v = parseFlags(
+      [
+        `--endpoints=${cluster.endpoints.join(',')}`,
+        '--interval=1s',
+        '--api-host=127.0.0.1',
+        '--api-port=0',
+        '--cluster-name=demo',
+        ...extra,
+      ],
+      MONITOR_FLAGS,
+    );
     const { conn, cfg } = monitorConfig(v, env);
     return startStandalone(conn, cfg, { metrics: true, writeProbe: false }, createLogger('error', 'json'));
   };
@@ -41,9 +56,25 @@ describe('scheduled backups, standalone (real etcd 3.5)', function () {
 
   it('backs up on schedule with retention and shows it in the status, the conditions and /metrics', async () => {
     app = await start(['--backup-schedule=@every 2s', `--backup-dir=${dir}`, '--backup-keep=2']);
-    const status = async (): Promise<EtcdMonitorStatus> => (await getJson(`${app!.url}/api/v1/cluster/status`)).body as EtcdMonitorStatus;
-    await waitFor('three backups taken', async () => ((await status()).backup?.retained === 2 && fs.readdirSync(path.join(dir, 'demo')).length >= 4 ? true : undefined), 30_000, 250);
-    await waitFor('more runs than kept', async () => fs.readdirSync(path.join(dir, 'demo')).filter((f) => f.endsWith('.db')).length === 2 && (await status()).backup?.lastScheduleTime !== undefined, 10_000, 250);
+    const status = async (): Promise<EtcdMonitorStatus> =>
+      (await getJson(`${app!.url}/api/v1/cluster/status`)).body as EtcdMonitorStatus;
+    await waitFor(
+      'three backups taken',
+      async () =>
+        (await status()).backup?.retained === 2 && fs.readdirSync(path.join(dir, 'demo')).length >= 4
+          ? true
+          : undefined,
+      30_000,
+      250,
+    );
+    await waitFor(
+      'more runs than kept',
+      async () =>
+        fs.readdirSync(path.join(dir, 'demo')).filter((f) => f.endsWith('.db')).length === 2 &&
+        (await status()).backup?.lastScheduleTime !== undefined,
+      10_000,
+      250,
+    );
     const s = await status();
     expect(s.backup).to.include({ verified: true, retained: 2 });
     expect(s.backup!.location).to.match(/demo\/\d{8}T\d{6}Z-r\d+\.db$/);
@@ -52,7 +83,14 @@ describe('scheduled backups, standalone (real etcd 3.5)', function () {
     expect(ready).to.include({ status: 'True', reason: 'BackupSucceeded' });
     expect(s.phase).to.equal('Healthy');
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
-    for (const name of ['etcd_backup_last_success_timestamp_seconds', 'etcd_backup_last_size_bytes', 'etcd_backup_last_revision', 'etcd_backup_retained_snapshots', 'etcd_backup_schedule_period_seconds', 'etcd_backup_duration_seconds_count']) {
+    for (const name of [
+      'etcd_backup_last_success_timestamp_seconds',
+      'etcd_backup_last_size_bytes',
+      'etcd_backup_last_revision',
+      'etcd_backup_retained_snapshots',
+      'etcd_backup_schedule_period_seconds',
+      'etcd_backup_duration_seconds_count',
+    ]) {
       expect(metrics).to.match(new RegExp(`^${name}\\{cluster="demo"\\} [0-9.e+]+$`, 'm'));
     }
     expect(metrics).to.match(/^etcd_backup_failures_total\{cluster="demo",reason="Unavailable"\} 0$/m);
@@ -63,7 +101,12 @@ describe('scheduled backups, standalone (real etcd 3.5)', function () {
 
   it('picks up the newest backup from the folder after a restart', async () => {
     app = await start(['--backup-schedule=@daily', `--backup-dir=${dir}`]);
-    await waitFor('first round', async () => ((await getJson(`${app!.url}/api/v1/cluster/status`)).status === 200 ? true : undefined), 10_000, 100);
+    await waitFor(
+      'first round',
+      async () => ((await getJson(`${app!.url}/api/v1/cluster/status`)).status === 200 ? true : undefined),
+      10_000,
+      100,
+    );
     const s = (await getJson(`${app.url}/api/v1/cluster/status`)).body as EtcdMonitorStatus;
     expect(s.backup?.lastSuccessTime).to.be.a('string');
     expect(s.backup?.location).to.match(/demo\/\d{8}T\d{6}Z-r\d+\.db$/);
@@ -78,10 +121,15 @@ describe('scheduled backups, standalone (real etcd 3.5)', function () {
     const tools = path.resolve('.cache/bin');
     fs.symlinkSync(path.join(tools, 'etcd-3.5'), path.join(bin, 'etcd'));
     fs.symlinkSync(path.join(tools, 'etcdutl-3.5'), path.join(bin, 'etcdutl'));
-    app = await start(['--backup-schedule=@every 2s', `--backup-dir=${path.join(dir, 'rt')}`, '--backup-restore-test'], { PATH: bin });
+    app = await start(
+      ['--backup-schedule=@every 2s', `--backup-dir=${path.join(dir, 'rt')}`, '--backup-restore-test'],
+      { PATH: bin },
+    );
     const s = await waitFor(
       'a restore-tested backup',
-      async () => ((await getJson(`${app!.url}/api/v1/cluster/status`)).body as EtcdMonitorStatus).backup?.restoreTest ?? undefined,
+      async () =>
+        ((await getJson(`${app!.url}/api/v1/cluster/status`)).body as EtcdMonitorStatus).backup
+          ?.restoreTest ?? undefined,
       30_000,
       250,
     );
@@ -90,11 +138,29 @@ describe('scheduled backups, standalone (real etcd 3.5)', function () {
     expect(Date.parse(s.time)).to.be.greaterThan(0);
     await app.stop();
     app = undefined;
-    expect(() => monitorConfig(parseFlags([`--endpoints=${cluster.endpoints[0]}`, '--backup-schedule=@daily', '--backup-dir=/tmp/x', '--backup-restore-test'], MONITOR_FLAGS), { PATH: '/nonexistent' })).to.throw(/needs etcd and etcdutl/);
+    expect(() =>
+      monitorConfig(
+        parseFlags(
+          [
+            `--endpoints=${cluster.endpoints[0]}`,
+            '--backup-schedule=@daily',
+            '--backup-dir=/tmp/x',
+            '--backup-restore-test',
+          ],
+          MONITOR_FLAGS,
+        ),
+        { PATH: '/nonexistent' },
+      ),
+    ).to.throw(/needs etcd and etcdutl/);
   });
 
   it('refuses half or wrong backup flags with usage (exit 2)', async () => {
-    const io: Io & { errs: string[] } = { errs: [], out: () => undefined, err: (x) => io.errs.push(x), env: {} };
+    const io: Io & { errs: string[] } = {
+      errs: [],
+      out: () => undefined,
+      err: (x) => io.errs.push(x),
+      env: {},
+    };
     const ep = `--endpoints=${cluster.endpoints[0]}`;
     expect(await main(['monitor', ep, '--backup-dir=/tmp/x'], io)).to.equal(2);
     expect(io.errs.join('\n')).to.include('--backup-dir needs --backup-schedule');

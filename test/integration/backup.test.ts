@@ -47,7 +47,10 @@ describe('backups to a local folder and to S3 (real etcd 3.5, real S3 server)', 
 
   before(async () => {
     const v = etcdVersions().find((x) => x.name === 'etcd 3.5')!;
-    [cluster, s3] = await Promise.all([EtcdCluster.start({ size: 3, binary: v.binary, etcdctl: v.etcdctl }), startS3()]);
+    [cluster, s3] = await Promise.all([
+      EtcdCluster.start({ size: 3, binary: v.binary, etcdctl: v.etcdctl }),
+      startS3(),
+    ]);
     clients = cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e)));
     // About 12 MiB of values, so an S3 upload with 5 MiB parts is a real multipart upload.
     const value = Buffer.alloc(200 * 1024, 7);
@@ -96,7 +99,13 @@ describe('backups to a local folder and to S3 (real etcd 3.5, real S3 server)', 
 
   it('streams into S3 as a multipart upload and lists, verifies and prunes there', async () => {
     const creds = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
-    const store = new S3Store({ endpoint: s3.endpoint, bucket: 'etcd', prefix: 'backups/', credentials: async () => creds, partSizeBytes: 5 << 20 });
+    const store = new S3Store({
+      endpoint: s3.endpoint,
+      bucket: 'etcd',
+      prefix: 'backups/',
+      credentials: async () => creds,
+      partSizeBytes: 5 << 20,
+    });
     try {
       const names: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -108,9 +117,18 @@ describe('backups to a local folder and to S3 (real etcd 3.5, real S3 server)', 
       }
       const c = s3.client();
       try {
-        const listed = await c.send(new ListObjectsV2Command({ Bucket: 'etcd', Prefix: 'backups/prod/main/' }));
+        const listed = await c.send(
+          new ListObjectsV2Command({ Bucket: 'etcd', Prefix: 'backups/prod/main/' }),
+        );
         const keys = (listed.Contents ?? []).map((o) => o.Key).sort();
-        expect(keys).to.deep.equal([`backups/${names[1]}`, `backups/${names[1]}.sha256`, `backups/${names[2]}`, `backups/${names[2]}.sha256`].sort());
+        expect(keys).to.deep.equal(
+          [
+            `backups/${names[1]}`,
+            `backups/${names[1]}.sha256`,
+            `backups/${names[2]}`,
+            `backups/${names[2]}.sha256`,
+          ].sort(),
+        );
         // What S3 holds is what etcd sent: download it and check it like a file.
         const got = await c.send(new GetObjectCommand({ Bucket: 'etcd', Key: `backups/${names[2]}` }));
         const bytes = Buffer.from(await got.Body!.transformToByteArray());
@@ -128,7 +146,11 @@ describe('backups to a local folder and to S3 (real etcd 3.5, real S3 server)', 
         expect(v2.sha256).to.equal(v.sha256);
         expect(fs.existsSync(copy)).to.equal(false);
         const sha = await c.send(new GetObjectCommand({ Bucket: 'etcd', Key: `backups/${names[2]}.sha256` }));
-        expect(await sha.Body!.transformToString()).to.equal(`${createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest('hex')}  ${path.basename(names[2]!)}\n`);
+        expect(await sha.Body!.transformToString()).to.equal(
+          `${createHash('sha256')
+            .update(bytes.subarray(0, bytes.length - 32))
+            .digest('hex')}  ${path.basename(names[2]!)}\n`,
+        );
       } finally {
         c.destroy();
       }
@@ -139,7 +161,13 @@ describe('backups to a local folder and to S3 (real etcd 3.5, real S3 server)', 
 
   it('says why with wrong credentials, picks rotated ones up without a restart, and leaves no object after a failed stream', async () => {
     let creds = { accessKeyId: s3.accessKeyId, secretAccessKey: 'wrong' };
-    const store = new S3Store({ endpoint: s3.endpoint, bucket: 'etcd', prefix: 'rot/', credentials: async () => creds, partSizeBytes: 5 << 20 });
+    const store = new S3Store({
+      endpoint: s3.endpoint,
+      bucket: 'etcd',
+      prefix: 'rot/',
+      credentials: async () => creds,
+      partSizeBytes: 5 << 20,
+    });
     try {
       clock = new Date(clock.getTime() + 3600_000);
       const err = await runBackup(request({ store })).then(

@@ -10,7 +10,14 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { measureScale } from '../../bench/cost/measure.js';
 import { measureProbeRound, type ProbeVariantResult } from '../../bench/cost/probeRound.js';
-import { estimateCores, formatCostSummary, judgeTargets, machineInfo, type CostReport, type ScaleRow } from '../../bench/cost/report.js';
+import {
+  estimateCores,
+  formatCostSummary,
+  judgeTargets,
+  machineInfo,
+  type CostReport,
+  type ScaleRow,
+} from '../../bench/cost/report.js';
 import { extractMemberMetrics, extractMemberMetricsFromText } from '../../src/etcd/memberMetrics.js';
 import { parsePromText } from '../../src/etcd/promtext.js';
 import { fetchText } from '../../src/etcd/scrape.js';

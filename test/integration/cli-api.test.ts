@@ -76,11 +76,23 @@ describe('etcd-monitor command line and HTTP API', function () {
 
     it('runs standalone with the guide flags (no subcommand), serves the API, and stops on SIGTERM', async () => {
       const port = await freePort();
-      const p = startProcess(process.execPath, [BIN, `--endpoints=${cluster.endpoints.join(',')}`, `--api-port=${port}`, '--api-host=127.0.0.1', '--health-check-interval=1', '--timeout=500ms', '--log-format=json']);
+      const p = startProcess(process.execPath, [
+        BIN,
+        `--endpoints=${cluster.endpoints.join(',')}`,
+        `--api-port=${port}`,
+        '--api-host=127.0.0.1',
+        '--health-check-interval=1',
+        '--timeout=500ms',
+        '--log-format=json',
+      ]);
       let logs = '';
       p.stderr?.on('data', (d: Buffer) => (logs += d.toString()));
       try {
-        const ready = await waitFor('ready', async () => (await getJson(`http://127.0.0.1:${port}/ready`)).status === 200, 15_000);
+        const ready = await waitFor(
+          'ready',
+          async () => (await getJson(`http://127.0.0.1:${port}/ready`)).status === 200,
+          15_000,
+        );
         expect(ready).to.equal(true);
         const st = await getJson(`http://127.0.0.1:${port}/api/v1/cluster/status`);
         expect((st.body as { phase: string }).phase).to.equal('Healthy');
@@ -109,7 +121,9 @@ describe('etcd-monitor command line and HTTP API', function () {
       const denied = await getJson(`${app.url}/api/v1/cluster/status`);
       expect(denied.status).to.equal(401);
       expect(denied.body).to.have.nested.property('error.code', 'Unauthorized');
-      expect((await getJson(`${app.url}/api/v1/cluster/status`, { authorization: 'Bearer wrong' })).status).to.equal(401);
+      expect(
+        (await getJson(`${app.url}/api/v1/cluster/status`, { authorization: 'Bearer wrong' })).status,
+      ).to.equal(401);
       const ok = await getJson(`${app.url}/api/v1/cluster/status`, { authorization: 'Bearer s3cret-token' });
       expect(ok.status).to.equal(200);
     });
@@ -130,10 +144,20 @@ describe('etcd-monitor command line and HTTP API', function () {
         const res = await fetch(`${app.url}${p}`, { method, headers: auth });
         expect(res.status, `${method} ${p}`).to.equal(status);
         expect(res.headers.get('content-type')).to.match(/application\/json/);
-        expect(((await res.json()) as { error: { code: string } }).error.code, `${method} ${p}`).to.equal(code);
+        expect(((await res.json()) as { error: { code: string } }).error.code, `${method} ${p}`).to.equal(
+          code,
+        );
       }
       const list = await getJson(`${app.url}/api/v1/clusters`, auth);
-      expect((list.body as { clusters: Array<{ name: string; phase: string }> }).clusters).to.deep.include.members([{ ...(list.body as { clusters: Array<Record<string, unknown>> }).clusters[0], name: 'test', phase: 'Healthy' }]);
+      expect(
+        (list.body as { clusters: Array<{ name: string; phase: string }> }).clusters,
+      ).to.deep.include.members([
+        {
+          ...(list.body as { clusters: Array<Record<string, unknown>> }).clusters[0],
+          name: 'test',
+          phase: 'Healthy',
+        },
+      ]);
       const one = await getJson(`${app.url}/api/v1/clusters/test`, auth);
       expect(one.status).to.equal(200);
     });

@@ -48,7 +48,11 @@ describe('defragmentation (real etcd 3.5, 3 members)', function () {
   });
 
   it('skips below the thresholds and says by how much', async () => {
-    const plan = planDefrag(await probeMembers(clients, 2000), { minFragmentationPercent: 50, minReclaimableBytes: 1 << 30 }, false);
+    const plan = planDefrag(
+      await probeMembers(clients, 2000),
+      { minFragmentationPercent: 50, minReclaimableBytes: 1 << 30 },
+      false,
+    );
     expect(plan).to.deep.include({ run: false, reason: 'BelowThreshold' });
     expect(plan.message).to.match(/most is \d+% \/ [\d.]+MiB/);
   });
@@ -71,7 +75,11 @@ describe('defragmentation (real etcd 3.5, 3 members)', function () {
   it('does nothing while a voting member is down', async () => {
     await cluster.kill(1);
     try {
-      const plan = planDefrag(await probeMembers(clients, 1000), { minFragmentationPercent: 0, minReclaimableBytes: 0 }, false);
+      const plan = planDefrag(
+        await probeMembers(clients, 1000),
+        { minFragmentationPercent: 0, minReclaimableBytes: 0 },
+        false,
+      );
       expect(plan).to.deep.include({ run: false, reason: 'MemberUnhealthy' });
     } finally {
       cluster.restart(1);

@@ -14,7 +14,8 @@ const TIMEOUT = 700;
 function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(' ').pop());
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.split(' ').pop());
   }
   return undefined;
 }
@@ -45,17 +46,29 @@ describe('failure modes against a real 3-member etcd', function () {
     expect(before).to.equal(0);
     const t0 = Date.now();
     await cluster.kill(leader);
-    await waitFor('Degraded', async () => app.monitor.status?.phase === 'Degraded', 2 * INTERVAL + TIMEOUT + 500, 20);
+    await waitFor(
+      'Degraded',
+      async () => app.monitor.status?.phase === 'Degraded',
+      2 * INTERVAL + TIMEOUT + 500,
+      20,
+    );
     const degradedAfter = Date.now() - t0;
     expect(degradedAfter).to.be.at.most(2 * INTERVAL + TIMEOUT + 500);
-    const s = await waitFor('a new leader', async () => {
-      const st = app.monitor.status;
-      return st?.hasLeader && st.leader?.name !== oldLeaderName ? st : undefined;
-    }, 10_000);
+    const s = await waitFor(
+      'a new leader',
+      async () => {
+        const st = app.monitor.status;
+        return st?.hasLeader && st.leader?.name !== oldLeaderName ? st : undefined;
+      },
+      10_000,
+    );
     expect(s.healthy).to.equal(true);
     expect(s.healthyMembers).to.equal(2);
     expect(s.members.find((m) => m.name === oldLeaderName)!.healthy).to.equal(false);
-    expect(s.conditions.find((c) => c.type === 'Degraded')).to.include({ status: 'True', reason: 'MemberUnhealthy' });
+    expect(s.conditions.find((c) => c.type === 'Degraded')).to.include({
+      status: 'True',
+      reason: 'MemberUnhealthy',
+    });
     // A few more rounds: the change stays counted once.
     const rounds = app.monitor.rounds;
     await waitFor('three more rounds', async () => app.monitor.rounds >= rounds + 3, 10_000);
@@ -68,7 +81,12 @@ describe('failure modes against a real 3-member etcd', function () {
     const victim = running[0]!;
     cluster.freeze(victim);
     try {
-      const s = await waitFor('Unhealthy', async () => (app.monitor.status?.phase === 'Unhealthy' ? app.monitor.status : undefined), 3 * INTERVAL + 2 * TIMEOUT + 2000, 20);
+      const s = await waitFor(
+        'Unhealthy',
+        async () => (app.monitor.status?.phase === 'Unhealthy' ? app.monitor.status : undefined),
+        3 * INTERVAL + 2 * TIMEOUT + 2000,
+        20,
+      );
       expect(s.healthy).to.equal(false);
       expect(s.conditions.find((c) => c.type === 'QuorumAvailable')!.status).to.equal('False');
       const t0 = Date.now();
@@ -112,12 +130,22 @@ describe('NOSPACE alarm on a real etcd with a tiny quota', function () {
       }
     }
     expect(full, 'etcd never reported NOSPACE').to.equal(true);
-    const s = await waitFor('AlarmActive', async () => (app.monitor.status?.alarms.length ? app.monitor.status : undefined), 5000, 50);
+    const s = await waitFor(
+      'AlarmActive',
+      async () => (app.monitor.status?.alarms.length ? app.monitor.status : undefined),
+      5000,
+      50,
+    );
     expect(s.alarms.map((a) => a.type)).to.include('NOSPACE');
     expect(s.phase).to.equal('Unhealthy');
-    expect(s.conditions.find((c) => c.type === 'AlarmActive')).to.include({ status: 'True', reason: 'NOSPACE' });
+    expect(s.conditions.find((c) => c.type === 'AlarmActive')).to.include({
+      status: 'True',
+      reason: 'NOSPACE',
+    });
     const text = await scrape(app);
-    const members = cluster.members.map((m) => metric(text, 'etcd_member_alarm', { member: m.name, alarm: 'NOSPACE' }));
+    const members = cluster.members.map((m) =>
+      metric(text, 'etcd_member_alarm', { member: m.name, alarm: 'NOSPACE' }),
+    );
     expect(members.some((v) => v === 1)).to.equal(true);
     expect(metric(text, 'etcd_cluster_healthy', { cluster: 'test' })).to.equal(0);
 
@@ -127,7 +155,15 @@ describe('NOSPACE alarm on a real etcd with a tiny quota', function () {
     await cluster.etcdctl(['compact', String(rev)]);
     await cluster.etcdctl(['defrag']);
     await cluster.etcdctl(['alarm', 'disarm']);
-    const cleared = await waitFor('alarm cleared', async () => (app.monitor.status?.alarms.length === 0 && app.monitor.status.healthy ? app.monitor.status : undefined), 5000, 50);
+    const cleared = await waitFor(
+      'alarm cleared',
+      async () =>
+        app.monitor.status?.alarms.length === 0 && app.monitor.status.healthy
+          ? app.monitor.status
+          : undefined,
+      5000,
+      50,
+    );
     expect(cleared.conditions.find((c) => c.type === 'AlarmActive')!.status).to.equal('False');
     expect(metric(await scrape(app), 'etcd_member_alarm', { alarm: 'NOSPACE', member: 'etcd1' })).to.equal(0);
   });
@@ -141,7 +177,15 @@ describe('mutual TLS against a real etcd', function () {
 
   before(async () => {
     pki = makePki();
-    cluster = await EtcdCluster.start({ size: 3, tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, clientCertAuth: true } });
+    cluster = await EtcdCluster.start({
+      size: 3,
+      tls: {
+        certFile: pki.serverCertFile,
+        keyFile: pki.serverKeyFile,
+        caFile: pki.caFile,
+        clientCertAuth: true,
+      },
+    });
   });
   after(async () => {
     for (const a of apps) await a.stop();
@@ -151,11 +195,20 @@ describe('mutual TLS against a real etcd', function () {
 
   it('probes every member over TLS with a client certificate', async () => {
     const app = await startTestMonitor(cluster.endpoints, {
-      conn: { tls: { ca: fs.readFileSync(pki.caFile), cert: fs.readFileSync(pki.clientCertFile), key: fs.readFileSync(pki.clientKeyFile) } },
+      conn: {
+        tls: {
+          ca: fs.readFileSync(pki.caFile),
+          cert: fs.readFileSync(pki.clientCertFile),
+          key: fs.readFileSync(pki.clientKeyFile),
+        },
+      },
     });
     apps.push(app);
     const r = await app.monitor.runOnce();
-    expect(r.evaluation.status.phase, JSON.stringify(r.evaluation.status.members.map((m) => m.errors))).to.equal('Healthy');
+    expect(
+      r.evaluation.status.phase,
+      JSON.stringify(r.evaluation.status.members.map((m) => m.errors)),
+    ).to.equal('Healthy');
     expect(r.evaluation.status.members.every((m) => m.endpoint.startsWith('https://'))).to.equal(true);
     // The members' /metrics are scraped over the same mutual TLS.
     expect(r.observation.members.every((m) => m.metrics?.proposalsCommitted !== undefined)).to.equal(true);
@@ -163,7 +216,13 @@ describe('mutual TLS against a real etcd', function () {
 
   it('reports a wrong CA as a clear probe error, not a crash', async () => {
     const app = await startTestMonitor(cluster.endpoints, {
-      conn: { tls: { ca: fs.readFileSync(pki.otherCaFile), cert: fs.readFileSync(pki.clientCertFile), key: fs.readFileSync(pki.clientKeyFile) } },
+      conn: {
+        tls: {
+          ca: fs.readFileSync(pki.otherCaFile),
+          cert: fs.readFileSync(pki.clientCertFile),
+          key: fs.readFileSync(pki.clientKeyFile),
+        },
+      },
     });
     apps.push(app);
     const r = await app.monitor.runOnce();
@@ -177,7 +236,9 @@ describe('mutual TLS against a real etcd', function () {
   });
 
   it('reports a missing client certificate as a probe error', async () => {
-    const app = await startTestMonitor(cluster.endpoints, { conn: { tls: { ca: fs.readFileSync(pki.caFile) } } });
+    const app = await startTestMonitor(cluster.endpoints, {
+      conn: { tls: { ca: fs.readFileSync(pki.caFile) } },
+    });
     apps.push(app);
     const r = await app.monitor.runOnce();
     expect(r.evaluation.status.phase).to.equal('Unreachable');

@@ -88,11 +88,20 @@ function compare(rec: Recorded[], k: number): Comparison | undefined {
   const first = rec.findIndex((x) => x.round.observation.time === samples[0]!.t);
   expect(first, 'the round of the oldest sample').to.be.greaterThan(0);
   const before = rec[first - 1]!.oracle;
-  const deltas = rec[k]!.oracle.map((h, i) => (h && before[i] ? histogramDelta(before[i], h) : undefined)).filter((h): h is Histogram => h !== undefined);
+  const deltas = rec[k]!.oracle.map((h, i) =>
+    h && before[i] ? histogramDelta(before[i], h) : undefined,
+  ).filter((h): h is Histogram => h !== undefined);
   const total = sumHistograms(deltas)!;
   const theirs = histogramQuantile(0.99, total)! * 1000;
   const s = r.evaluation.status.latency;
-  return { round: k, oursMs: ours, kind: s.readP99Kind, samples: s.readSamples, theirsMs: theirs, requests: total.count };
+  return {
+    round: k,
+    oursMs: ours,
+    kind: s.readP99Kind,
+    samples: s.readSamples,
+    theirsMs: theirs,
+    requests: total.count,
+  };
 }
 
 function summary(label: string, cs: Comparison[]): string {
@@ -101,7 +110,7 @@ function summary(label: string, cs: Comparison[]): string {
   return `${label}: ${cs.length} statuses; last: ours ${last.oursMs}ms (${last.kind} of ${last.samples}) vs etcd ${last.theirsMs.toFixed(2)}ms (${last.requests} Range requests); tightest: round ${worst.round} ours ${worst.oursMs}ms vs etcd ${worst.theirsMs.toFixed(2)}ms`;
 }
 
-describe('fallback read p99 against etcd\'s own grpc_server_handling_seconds (oracle)', function () {
+describe("fallback read p99 against etcd's own grpc_server_handling_seconds (oracle)", function () {
   this.timeout(180_000);
   let cluster: EtcdCluster;
   let proxies: OracleProxy[] = [];
@@ -131,17 +140,26 @@ describe('fallback read p99 against etcd\'s own grpc_server_handling_seconds (or
     const out: Comparison[] = [];
     for (let k = from; k < to; k++) {
       const s = rec[k]!.round.evaluation.status;
-      expect(s.phase, `round ${k}: ${JSON.stringify(s.conditions.find((c) => c.type === 'Degraded'))}`).to.equal('Healthy');
+      expect(
+        s.phase,
+        `round ${k}: ${JSON.stringify(s.conditions.find((c) => c.type === 'Degraded'))}`,
+      ).to.equal('Healthy');
       const c = compare(rec, k);
       if (!c) continue;
-      expect(c.oursMs, `round ${k}: ours ${c.oursMs}ms vs etcd's Range p99 ${c.theirsMs.toFixed(2)}ms over the same window`).to.be.at.most(2 + 2 * c.theirsMs);
-      if (process.env.ORACLE_DEBUG) process.stdout.write(`round ${k}: ours ${c.oursMs} (${c.kind}/${c.samples}) etcd ${c.theirsMs.toFixed(2)} of ${c.requests} ${JSON.stringify(rec[k]!.round.observation.members.map((m) => [m.healthLatencyMs?.toFixed(1), m.healthStallMs?.toFixed(1)]))}\n`);
+      expect(
+        c.oursMs,
+        `round ${k}: ours ${c.oursMs}ms vs etcd's Range p99 ${c.theirsMs.toFixed(2)}ms over the same window`,
+      ).to.be.at.most(2 + 2 * c.theirsMs);
+      if (process.env.ORACLE_DEBUG)
+        process.stdout.write(
+          `round ${k}: ours ${c.oursMs} (${c.kind}/${c.samples}) etcd ${c.theirsMs.toFixed(2)} of ${c.requests} ${JSON.stringify(rec[k]!.round.observation.members.map((m) => [m.healthLatencyMs?.toFixed(1), m.healthStallMs?.toFixed(1)]))}\n`,
+        );
       out.push(c);
     }
     return out;
   }
 
-  it('idle: the first round is no sample, and every figure from then on is within 2 ms + 2x of etcd\'s', async () => {
+  it("idle: the first round is no sample, and every figure from then on is within 2 ms + 2x of etcd's", async () => {
     await waitFor('15 rounds', async () => rec.length >= 15, 40_000, 100);
     const first = rec[0]!.round.evaluation.status.latency;
     expect(first.readP99Ms, 'the first round after connecting is not a latency sample').to.equal(undefined);
@@ -182,7 +200,9 @@ describe('fallback read p99 against etcd\'s own grpc_server_handling_seconds (or
       const text = await (await fetch(`${app!.url}/metrics`)).text();
       const lag = /^etcd_monitor_event_loop_lag_seconds (\S+)$/m.exec(text);
       expect(lag, 'etcd_monitor_event_loop_lag_seconds exported').to.not.equal(null);
-      process.stdout.write(`      event-loop lag (max over the last 10-20 s): ${(Number(lag![1]) * 1000).toFixed(1)}ms\n`);
+      process.stdout.write(
+        `      event-loop lag (max over the last 10-20 s): ${(Number(lag![1]) * 1000).toFixed(1)}ms\n`,
+      );
     } finally {
       await stopProcess(load, 2000);
     }
@@ -197,7 +217,16 @@ describe('client mTLS: the TLS handshake is not a read', function () {
 
   before(async () => {
     pki = makePki();
-    cluster = await EtcdCluster.start({ size: 3, extensiveMetrics: false, tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, clientCertAuth: true } });
+    cluster = await EtcdCluster.start({
+      size: 3,
+      extensiveMetrics: false,
+      tls: {
+        certFile: pki.serverCertFile,
+        keyFile: pki.serverKeyFile,
+        caFile: pki.caFile,
+        clientCertAuth: true,
+      },
+    });
   });
   after(async () => {
     await app?.stop();
@@ -206,7 +235,11 @@ describe('client mTLS: the TLS handshake is not a read', function () {
   });
 
   it('the first round (handshakes) is marked set-up and is no sample; no status is ever Degraded', async () => {
-    const tls = { ca: fs.readFileSync(pki.caFile), cert: fs.readFileSync(pki.clientCertFile), key: fs.readFileSync(pki.clientKeyFile) };
+    const tls = {
+      ca: fs.readFileSync(pki.caFile),
+      cert: fs.readFileSync(pki.clientCertFile),
+      key: fs.readFileSync(pki.clientKeyFile),
+    };
     app = await startStandalone(
       { endpoints: parseEndpoints(cluster.endpoints), conn: { tls }, timeoutMs: 500, clusterName: 'tls' },
       { interval: 1000, apiHost: '127.0.0.1', apiPort: 0, thresholds: DEFAULT_THRESHOLDS, logLevel: 'error' },
@@ -217,13 +250,26 @@ describe('client mTLS: the TLS handshake is not a read', function () {
     app.monitor.on('round', (r) => rounds.push(r));
     await waitFor('8 rounds', async () => rounds.length >= 8, 30_000, 100);
     const first = rounds[0]!;
-    expect(first.observation.members.every((m) => m.healthSetup === true && !m.healthError), JSON.stringify(first.observation.members)).to.equal(true);
+    expect(
+      first.observation.members.every((m) => m.healthSetup === true && !m.healthError),
+      JSON.stringify(first.observation.members),
+    ).to.equal(true);
     expect(first.evaluation.status.latency.readP99Ms).to.equal(undefined);
     for (const r of rounds) {
-      expect(r.evaluation.status.phase, JSON.stringify(r.evaluation.status.conditions.find((c) => c.type === 'Degraded'))).to.equal('Healthy');
-      expect(r.evaluation.memory.latency.readSamples.some((x) => x.t === first.observation.time), 'a handshake read among the samples').to.equal(false);
+      expect(
+        r.evaluation.status.phase,
+        JSON.stringify(r.evaluation.status.conditions.find((c) => c.type === 'Degraded')),
+      ).to.equal('Healthy');
+      expect(
+        r.evaluation.memory.latency.readSamples.some((x) => x.t === first.observation.time),
+        'a handshake read among the samples',
+      ).to.equal(false);
     }
-    const later = rounds.slice(1).flatMap((r) => r.observation.members.filter((m) => !m.healthSetup).map((m) => m.healthLatencyMs!));
-    process.stdout.write(`      handshake reads ${first.observation.members.map((m) => m.healthLatencyMs!.toFixed(1)).join('/')}ms; later reads median ${later.sort((a, b) => a - b)[Math.floor(later.length / 2)]!.toFixed(1)}ms; figure ${rounds[rounds.length - 1]!.evaluation.status.latency.readP99Ms}ms\n`);
+    const later = rounds
+      .slice(1)
+      .flatMap((r) => r.observation.members.filter((m) => !m.healthSetup).map((m) => m.healthLatencyMs!));
+    process.stdout.write(
+      `      handshake reads ${first.observation.members.map((m) => m.healthLatencyMs!.toFixed(1)).join('/')}ms; later reads median ${later.sort((a, b) => a - b)[Math.floor(later.length / 2)]!.toFixed(1)}ms; figure ${rounds[rounds.length - 1]!.evaluation.status.latency.readP99Ms}ms\n`,
+    );
   });
 });

@@ -50,7 +50,11 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
           store: new LocalStore(dir),
         },
       },
-      { connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))), onEvent: (e) => events.push(e), now: () => clock },
+      {
+        connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
+        onEvent: (e) => events.push(e),
+        now: () => clock,
+      },
       T0,
     );
     expect(s.backupReady(at(1))).to.deep.include({ status: 'Unknown', reason: 'NoBackupYet' });
@@ -93,7 +97,10 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
         overallTimeoutMs: 60_000,
         backup: { schedule: '@every 1m', member: 'any', retention: {}, store: new LocalStore(notADir) },
       },
-      { connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))), onEvent: (e) => events.push(e) },
+      {
+        connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
+        onEvent: (e) => events.push(e),
+      },
       T0,
     );
     s.tick(at(61));
@@ -122,7 +129,10 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
           disarmNoSpace: false,
         },
       },
-      { connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))), onEvent: (e) => events.push(e) },
+      {
+        connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
+        onEvent: (e) => events.push(e),
+      },
       T0,
     );
     s.tick(at(60));

@@ -777,7 +777,9 @@ describe('observability artefacts', function () {
       );
       expect(targets.map((t) => t.where).sort()).to.deep.equal(Object.keys(expected).sort());
       const every = targets.map((t) => t.expr).join('\n');
-      for (const m of MONITOR_METRICS.filter((x) => /^etcd_(backup|defrag)_/.test(x) && !ALERT_ONLY_METRICS.includes(x)))
+      for (const m of MONITOR_METRICS.filter(
+        (x) => /^etcd_(backup|defrag)_/.test(x) && !ALERT_ONLY_METRICS.includes(x),
+      ))
         expect(metricUses(every, m).length, m).to.be.greaterThan(0);
       const tests = targets.map((t) => ({
         expr: substitute(t.expr),

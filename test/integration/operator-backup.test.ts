@@ -8,7 +8,6 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { crdYaml } from '../../src/crd/generate.js';
 import { startOperator, type OperatorApp } from '../../src/cli/operatorCommand.js';
 import { createKubeClient, loadKubeConfig } from '../../src/controller/kube.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
@@ -16,6 +15,7 @@ import { silentLogger } from '../../src/log.js';
 import { EtcdCluster, etcdVersions } from '../helpers/etcdCluster.js';
 import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
 import { waitFor } from '../helpers/procs.js';
+import { installEtcdMonitorCrd, testOperatorConfig } from '../helpers/operator.js';
 
 describe('operator: scheduled backups (real control plane, real etcd 3.5)', function () {
   this.timeout(240_000);
@@ -30,7 +30,12 @@ describe('operator: scheduled backups (real control plane, real etcd 3.5)', func
     fs.writeFileSync(f, JSON.stringify(obj));
     return cp.kubectl(['apply', '-f', f]);
   };
-  const em = (name: string, spec: Record<string, unknown>): unknown => ({ apiVersion: 'etcdmonitor.dev/v1alpha1', kind: 'EtcdMonitor', metadata: { name, namespace: 'default' }, spec: { endpoints: etcd.endpoints, interval: '1s', timeout: '500ms', ...spec } });
+  const em = (name: string, spec: Record<string, unknown>): unknown => ({
+    apiVersion: 'etcdmonitor.dev/v1alpha1',
+    kind: 'EtcdMonitor',
+    metadata: { name, namespace: 'default' },
+    spec: { endpoints: etcd.endpoints, interval: '1s', timeout: '500ms', ...spec },
+  });
   const status = async (name: string): Promise<EtcdMonitorStatus | undefined> => {
     const r = await cp.kubectl(['get', 'etcdmonitor', name, '-o', 'json']);
     return r.code === 0 ? (JSON.parse(r.stdout) as { status?: EtcdMonitorStatus }).status : undefined;
@@ -38,27 +43,13 @@ describe('operator: scheduled backups (real control plane, real etcd 3.5)', func
 
   before(async () => {
     const v = etcdVersions().find((x) => x.name === 'etcd 3.5')!;
-    [cp, etcd] = await Promise.all([startControlPlane(), EtcdCluster.start({ size: 3, binary: v.binary, etcdctl: v.etcdctl })]);
-    const crd = path.join(tmp, 'crd.yaml');
-    fs.writeFileSync(crd, crdYaml());
-    expect((await cp.kubectl(['apply', '-f', crd])).code).to.equal(0);
-    await waitFor('CRD established', async () => (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=20s', 'crd/etcdmonitors.etcdmonitor.dev'])).code === 0, 30_000, 500);
+    [cp, etcd] = await Promise.all([
+      startControlPlane(),
+      EtcdCluster.start({ size: 3, binary: v.binary, etcdctl: v.etcdctl }),
+    ]);
+    await installEtcdMonitorCrd(cp, tmp);
     app = await startOperator(
-      {
-        kubeconfig: cp.kubeconfig,
-        leaderElect: false,
-        leaseNamespace: 'default',
-        leaseDurationMs: 4000,
-        renewDeadlineMs: 3000,
-        retryPeriodMs: 500,
-        identity: 'op-backup',
-        apiHost: '127.0.0.1',
-        apiPort: 0,
-        concurrency: 4,
-        heartbeatMs: 5 * 60_000,
-        secretRefreshMs: 1000,
-        watchdogMs: 30_000,
-      },
+      testOperatorConfig(cp.kubeconfig, { identity: 'op-backup', concurrency: 4 }),
       createKubeClient(loadKubeConfig(cp.kubeconfig)),
       silentLogger(),
     );
@@ -71,32 +62,93 @@ describe('operator: scheduled backups (real control plane, real etcd 3.5)', func
   });
 
   it('backs up on schedule into the folder and shows it in status, conditions, Events and -o wide', async () => {
-    const r = await apply(em('main', { backup: { schedule: '@every 2s', retention: { keep: 2 }, destination: { local: { path: backups } } } }));
+    const r = await apply(
+      em('main', {
+        backup: { schedule: '@every 2s', retention: { keep: 2 }, destination: { local: { path: backups } } },
+      }),
+    );
     expect(r.code, r.stderr).to.equal(0);
-    const s = await waitFor('a verified backup in the status', async () => {
-      const x = await status('main');
-      return x?.backup?.lastSuccessTime && x.conditions.some((c) => c.type === 'BackupReady' && c.status === 'True') ? x : undefined;
-    }, 60_000, 500);
+    const s = await waitFor(
+      'a verified backup in the status',
+      async () => {
+        const x = await status('main');
+        return x?.backup?.lastSuccessTime &&
+          x.conditions.some((c) => c.type === 'BackupReady' && c.status === 'True')
+          ? x
+          : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(s.backup).to.include({ verified: true });
     expect(s.backup!.location).to.match(new RegExp(`^${backups}/default/main/\\d{8}T\\d{6}Z-r\\d+\\.db$`));
     expect(fs.existsSync(s.backup!.location!)).to.equal(true);
     expect(s.phase).to.equal('Healthy');
-    const events = await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=main,reason=BackupSucceeded', '-o', 'jsonpath={.items[*].message}']);
-    expect(events.stdout).to.match(/snapshot of revision \d+ from http:\/\/127\.0\.0\.1:\d+ \((follower|leader)\)/);
+    const events = await cp.kubectl([
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=main,reason=BackupSucceeded',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(events.stdout).to.match(
+      /snapshot of revision \d+ from http:\/\/127\.0\.0\.1:\d+ \((follower|leader)\)/,
+    );
     const wide = await cp.kubectl(['get', 'etcdmonitors', 'main', '-o', 'wide']);
     expect(wide.stdout).to.contain('LAST BACKUP');
-    await waitFor('retention at 2', async () => fs.readdirSync(path.join(backups, 'default/main')).filter((f) => f.endsWith('.db')).length === 2 || undefined, 30_000, 500);
+    await waitFor(
+      'retention at 2',
+      async () =>
+        fs.readdirSync(path.join(backups, 'default/main')).filter((f) => f.endsWith('.db')).length === 2 ||
+        undefined,
+      30_000,
+      500,
+    );
   });
 
   it('a bad schedule or a missing S3 Secret is ConfigValid=False with the reason; a bad destination is refused', async () => {
-    expect((await apply(em('badsched', { backup: { schedule: 'every day', destination: { local: { path: backups } } } }))).code).to.equal(0);
-    const bad = await waitFor('ConfigValid=False', async () => (await status('badsched'))?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False'), 30_000, 500);
+    expect(
+      (
+        await apply(
+          em('badsched', { backup: { schedule: 'every day', destination: { local: { path: backups } } } }),
+        )
+      ).code,
+    ).to.equal(0);
+    const bad = await waitFor(
+      'ConfigValid=False',
+      async () =>
+        (await status('badsched'))?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False'),
+      30_000,
+      500,
+    );
     expect(bad.reason).to.equal('InvalidSchedule');
     expect(bad.message).to.match(/expected 5 cron fields/);
-    expect((await apply(em('nos3', { backup: { schedule: '@daily', destination: { s3: { bucket: 'etcd', secretName: 'nope' } } } }))).code).to.equal(0);
-    const nos3 = await waitFor('ConfigValid=False', async () => (await status('nos3'))?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False'), 30_000, 500);
+    expect(
+      (
+        await apply(
+          em('nos3', {
+            backup: { schedule: '@daily', destination: { s3: { bucket: 'etcd', secretName: 'nope' } } },
+          }),
+        )
+      ).code,
+    ).to.equal(0);
+    const nos3 = await waitFor(
+      'ConfigValid=False',
+      async () =>
+        (await status('nos3'))?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False'),
+      30_000,
+      500,
+    );
     expect(nos3).to.include({ reason: 'SecretNotFound' });
-    const both = await apply(em('both', { backup: { schedule: '@daily', destination: { local: { path: backups }, s3: { bucket: 'etcd', secretName: 'x' } } } }));
+    const both = await apply(
+      em('both', {
+        backup: {
+          schedule: '@daily',
+          destination: { local: { path: backups }, s3: { bucket: 'etcd', secretName: 'x' } },
+        },
+      }),
+    );
     expect(both.code).to.not.equal(0);
     expect(both.stderr).to.include('exactly one of local or s3');
   });

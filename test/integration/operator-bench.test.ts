@@ -11,7 +11,15 @@ describe('operator cost benchmark (tiny load)', function () {
   let report: OperatorBenchReport;
 
   before(async () => {
-    report = await runOperatorBench({ monitors: 3, intervalSeconds: 2, timeoutSeconds: 1, steadySeconds: 3, concurrency: 2, runner: 'tsx', firstRounds: 'prompt' });
+    report = await runOperatorBench({
+      monitors: 3,
+      intervalSeconds: 2,
+      timeoutSeconds: 1,
+      steadySeconds: 3,
+      concurrency: 2,
+      runner: 'tsx',
+      firstRounds: 'prompt',
+    });
   });
 
   it('sees every resource get a status, a verdict and turn Healthy', () => {
@@ -26,7 +34,13 @@ describe('operator cost benchmark (tiny load)', function () {
       expect(m.firstRoundDelayMs).to.equal(0);
       expect(m.verdictAfterProbeStartMs, m.name).to.be.a('number');
     }
-    for (const p of [t.acknowledgedFromApply, t.verdictFromApply, t.verdictFromCreated, t.verdictAfterFirstProbeCanRun, t.healthyFromCreated]) {
+    for (const p of [
+      t.acknowledgedFromApply,
+      t.verdictFromApply,
+      t.verdictFromCreated,
+      t.verdictAfterFirstProbeCanRun,
+      t.healthyFromCreated,
+    ]) {
       expect(p?.count).to.equal(3);
       expect(p!.p50).to.be.at.most(p!.p90).and.at.most(p!.max);
     }

@@ -8,7 +8,6 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { crdYaml } from '../../src/crd/generate.js';
 import { startOperator, type OperatorApp, type OperatorConfig } from '../../src/cli/operatorCommand.js';
 import { createKubeClient, loadKubeConfig } from '../../src/controller/kube.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
@@ -17,26 +16,13 @@ import type { RoundResult } from '../../src/monitor/clusterMonitor.js';
 import { EtcdCluster } from '../helpers/etcdCluster.js';
 import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
 import { startProcess, stopProcess, waitFor } from '../helpers/procs.js';
+import { installEtcdMonitorCrd, testOperatorConfig } from '../helpers/operator.js';
 
 const COUNT = 30;
 const WINDOW_MS = 60_000;
 
 function operatorConfig(kubeconfig: string, identity: string): OperatorConfig {
-  return {
-    kubeconfig,
-    leaderElect: false,
-    leaseNamespace: 'default',
-    leaseDurationMs: 4000,
-    renewDeadlineMs: 3000,
-    retryPeriodMs: 500,
-    identity,
-    apiHost: '127.0.0.1',
-    apiPort: 0,
-    concurrency: 8,
-    heartbeatMs: 5 * 60_000,
-    secretRefreshMs: 30_000,
-    watchdogMs: 60_000,
-  };
+  return testOperatorConfig(kubeconfig, { identity, secretRefreshMs: 30_000, watchdogMs: 60_000 });
 }
 
 interface EventItem {
@@ -60,32 +46,45 @@ describe('operator verdicts on a busy machine', function () {
     expect(r.code, r.stderr).to.equal(0);
   }
 
-  const em = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({ apiVersion: 'etcdmonitor.dev/v1alpha1', kind: 'EtcdMonitor', metadata: { name, namespace: 'default' }, spec });
+  const em = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({
+    apiVersion: 'etcdmonitor.dev/v1alpha1',
+    kind: 'EtcdMonitor',
+    metadata: { name, namespace: 'default' },
+    spec,
+  });
 
   async function statuses(): Promise<Map<string, EtcdMonitorStatus | undefined>> {
     const r = await cp.kubectl(['get', 'etcdmonitors', '-o', 'json']);
-    const items = (JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string }; status?: EtcdMonitorStatus }> }).items;
+    const items = (
+      JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string }; status?: EtcdMonitorStatus }> }
+    ).items;
     return new Map(items.map((i) => [i.metadata.name, i.status]));
   }
 
   async function events(): Promise<EventItem[]> {
     const r = await cp.kubectl(['get', 'events', '-o', 'json']);
-    return (JSON.parse(r.stdout) as { items: EventItem[] }).items.filter((e) => e.involvedObject.kind === 'EtcdMonitor');
+    return (JSON.parse(r.stdout) as { items: EventItem[] }).items.filter(
+      (e) => e.involvedObject.kind === 'EtcdMonitor',
+    );
   }
 
   async function operator(identity: string): Promise<OperatorApp> {
-    const app = await startOperator(operatorConfig(cp.kubeconfig, identity), createKubeClient(loadKubeConfig(cp.kubeconfig)), silentLogger());
+    const app = await startOperator(
+      operatorConfig(cp.kubeconfig, identity),
+      createKubeClient(loadKubeConfig(cp.kubeconfig)),
+      silentLogger(),
+    );
     apps.push(app);
     return app;
   }
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-latency-'));
-    [cp, etcd] = await Promise.all([startControlPlane(), EtcdCluster.start({ size: 3, extensiveMetrics: false })]);
-    const crd = path.join(tmp, 'crd.yaml');
-    fs.writeFileSync(crd, crdYaml());
-    expect((await cp.kubectl(['apply', '-f', crd])).code).to.equal(0);
-    await waitFor('CRD established', async () => (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=20s', 'crd/etcdmonitors.etcdmonitor.dev'])).code === 0, 30_000, 500);
+    [cp, etcd] = await Promise.all([
+      startControlPlane(),
+      EtcdCluster.start({ size: 3, extensiveMetrics: false }),
+    ]);
+    await installEtcdMonitorCrd(cp, tmp);
   });
 
   after(async () => {
@@ -106,7 +105,10 @@ describe('operator verdicts on a busy machine', function () {
     const onRound = (r: RoundResult): void => {
       rounds++;
       const s = r.evaluation.status;
-      if (s.phase !== 'Healthy') bad.push(`${r.cluster} round: ${s.phase} ${JSON.stringify(s.conditions.filter((c) => c.status !== 'False' && c.type === 'Degraded'))} ${s.members.map((m) => m.errors.join(',')).join(' ')}`);
+      if (s.phase !== 'Healthy')
+        bad.push(
+          `${r.cluster} round: ${s.phase} ${JSON.stringify(s.conditions.filter((c) => c.status !== 'False' && c.type === 'Degraded'))} ${s.members.map((m) => m.errors.join(',')).join(' ')}`,
+        );
       if (s.latency.readP99Ms !== undefined) {
         figures++;
         maxRead = Math.max(maxRead, s.latency.readP99Ms);
@@ -116,22 +118,34 @@ describe('operator verdicts on a busy machine', function () {
     app.registry.on('round', onRound);
     try {
       const names = Array.from({ length: COUNT }, (_, i) => `burst-${String(i).padStart(2, '0')}`);
-      await applyJson({ apiVersion: 'v1', kind: 'List', items: names.map((n) => em(n, { endpoints: etcd.endpoints, interval: '4s', timeout: '2s' })) });
+      await applyJson({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: names.map((n) => em(n, { endpoints: etcd.endpoints, interval: '4s', timeout: '2s' })),
+      });
       const end = Date.now() + WINDOW_MS;
       while (Date.now() < end) {
         for (const [name, s] of await statuses()) {
-          if (s && s.phase !== 'Healthy' && s.phase !== 'Pending') bad.push(`${name} written: ${s.phase} ${s.conditions.find((c) => c.type === 'Degraded')?.message ?? ''}`);
+          if (s && s.phase !== 'Healthy' && s.phase !== 'Pending')
+            bad.push(
+              `${name} written: ${s.phase} ${s.conditions.find((c) => c.type === 'Degraded')?.message ?? ''}`,
+            );
         }
         await new Promise((r) => setTimeout(r, 2000));
       }
       const final = await statuses();
-      expect([...final.values()].filter((s) => s?.phase === 'Healthy'), 'every EtcdMonitor Healthy at the end').to.have.length(COUNT);
+      expect(
+        [...final.values()].filter((s) => s?.phase === 'Healthy'),
+        'every EtcdMonitor Healthy at the end',
+      ).to.have.length(COUNT);
       const warnings = (await events()).filter((e) => e.type === 'Warning' || /latency/i.test(e.message));
       expect(warnings.map((e) => `${e.involvedObject.name} ${e.reason}: ${e.message}`)).to.deep.equal([]);
       expect(bad, bad.slice(0, 5).join('\n')).to.deep.equal([]);
       // The figures were measured (not just absent) — most rounds carry one.
       expect(figures).to.be.greaterThan(rounds / 2);
-      process.stdout.write(`      ${rounds} rounds, ${figures} with a read figure (max ${maxRead}ms), ${stalledNotes} noting event-loop stalls\n`);
+      process.stdout.write(
+        `      ${rounds} rounds, ${figures} with a read figure (max ${maxRead}ms), ${stalledNotes} noting event-loop stalls\n`,
+      );
     } finally {
       app.registry.off('round', onRound);
       await Promise.all(hogs.map((h) => stopProcess(h, 500)));
@@ -146,14 +160,30 @@ describe('operator verdicts on a busy machine', function () {
     const downIdx = (await etcd.leaderIndex()) === 2 ? 1 : 2;
     await etcd.kill(downIdx);
     await applyJson(em('restart', { endpoints: etcd.endpoints, interval: '1s', timeout: '500ms' }));
-    const count = async (reason: string): Promise<number> => (await events()).filter((e) => e.involvedObject.name === 'restart' && e.reason === reason).length;
-    await waitFor('MemberUnhealthy told once', async () => (await count('MemberUnhealthy')) === 1, 20_000, 300);
-    await waitFor('Degraded written', async () => (await statuses()).get('restart')?.phase === 'Degraded', 20_000, 300);
+    const count = async (reason: string): Promise<number> =>
+      (await events()).filter((e) => e.involvedObject.name === 'restart' && e.reason === reason).length;
+    await waitFor(
+      'MemberUnhealthy told once',
+      async () => (await count('MemberUnhealthy')) === 1,
+      20_000,
+      300,
+    );
+    await waitFor(
+      'Degraded written',
+      async () => (await statuses()).get('restart')?.phase === 'Degraded',
+      20_000,
+      300,
+    );
     await first.stop();
     apps.splice(apps.indexOf(first), 1);
 
     const second = await operator('op-b');
-    await waitFor('the new operator probed a few rounds', async () => (second.registry.get('default/restart')?.rounds ?? 0) >= 3, 20_000, 200);
+    await waitFor(
+      'the new operator probed a few rounds',
+      async () => (second.registry.get('default/restart')?.rounds ?? 0) >= 3,
+      20_000,
+      200,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     expect(await count('MemberUnhealthy'), 'no second MemberUnhealthy after the restart').to.equal(1);
     expect((await statuses()).get('restart')?.phase).to.equal('Degraded');
@@ -163,7 +193,12 @@ describe('operator verdicts on a busy machine', function () {
     etcd.restart(downIdx);
     await etcd.waitHealthy(30_000);
     await operator('op-c');
-    await waitFor('MemberRecovered told after the restart', async () => (await count('MemberRecovered')) === 1, 30_000, 300);
+    await waitFor(
+      'MemberRecovered told after the restart',
+      async () => (await count('MemberRecovered')) === 1,
+      30_000,
+      300,
+    );
     await waitFor('Healthy', async () => (await statuses()).get('restart')?.phase === 'Healthy', 20_000, 300);
     expect(await count('MemberUnhealthy')).to.equal(1);
   });

@@ -6,19 +6,24 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { crdYaml } from '../../src/crd/generate.js';
 import { startOperator, type OperatorApp, type OperatorConfig } from '../../src/cli/operatorCommand.js';
 import { createKubeClient, loadKubeConfig } from '../../src/controller/kube.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
 import { silentLogger } from '../../src/log.js';
 import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
 import { waitFor } from '../helpers/procs.js';
+import { installEtcdMonitorCrd, testOperatorConfig } from '../helpers/operator.js';
 
 const NS = 'retry';
 const SA = 'restricted-operator';
 
 function rbac(): string {
-  const role = (name: string, rules: unknown[]): unknown => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: NS }, rules });
+  const role = (name: string, rules: unknown[]): unknown => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name, namespace: NS },
+    rules,
+  });
   const binding = (name: string): unknown => ({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
@@ -32,7 +37,15 @@ function rbac(): string {
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   ];
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SA, namespace: NS } }, role('operator-base', base), binding('operator-base')] });
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SA, namespace: NS } },
+      role('operator-base', base),
+      binding('operator-base'),
+    ],
+  });
 }
 
 function statusRbac(): string {
@@ -40,7 +53,18 @@ function statusRbac(): string {
     apiVersion: 'v1',
     kind: 'List',
     items: [
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'operator-status', namespace: NS }, rules: [{ apiGroups: ['etcdmonitor.dev'], resources: ['etcdmonitors/status'], verbs: ['get', 'patch', 'update'] }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'operator-status', namespace: NS },
+        rules: [
+          {
+            apiGroups: ['etcdmonitor.dev'],
+            resources: ['etcdmonitors/status'],
+            verbs: ['get', 'patch', 'update'],
+          },
+        ],
+      },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
@@ -53,7 +77,12 @@ function statusRbac(): string {
 }
 
 function monitor(name: string, spec: Record<string, unknown>): string {
-  return JSON.stringify({ apiVersion: 'etcdmonitor.dev/v1alpha1', kind: 'EtcdMonitor', metadata: { name, namespace: NS }, spec });
+  return JSON.stringify({
+    apiVersion: 'etcdmonitor.dev/v1alpha1',
+    kind: 'EtcdMonitor',
+    metadata: { name, namespace: NS },
+    spec,
+  });
 }
 
 describe('operator retries a failed reconcile on a real Kubernetes control plane', function () {
@@ -67,15 +96,17 @@ describe('operator retries a failed reconcile on a real Kubernetes control plane
     expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
     return r.stdout;
   };
-  const get = async (name: string): Promise<{ metadata: { generation: number; resourceVersion: string }; spec: unknown; status?: EtcdMonitorStatus }> =>
-    JSON.parse(await kubectl(['get', 'etcdmonitor', name, '-n', NS, '-o', 'json']));
+  const get = async (
+    name: string,
+  ): Promise<{
+    metadata: { generation: number; resourceVersion: string };
+    spec: unknown;
+    status?: EtcdMonitorStatus;
+  }> => JSON.parse(await kubectl(['get', 'etcdmonitor', name, '-n', NS, '-o', 'json']));
 
   before(async () => {
     cp = await startControlPlane();
-    const crd = path.join(cp.dir, 'crd.yaml');
-    fs.writeFileSync(crd, crdYaml());
-    await kubectl(['apply', '-f', crd]);
-    await waitFor('CRD established', async () => (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=20s', 'crd/etcdmonitors.etcdmonitor.dev'])).code === 0, 30_000, 500);
+    await installEtcdMonitorCrd(cp, cp.dir);
     await kubectl(['create', 'namespace', NS]);
     await kubectl(['apply', '-f', '-'], rbac());
     const token = (await kubectl(['create', 'token', SA, '-n', NS, '--duration=1h'])).trim();
@@ -107,55 +138,72 @@ current-context: test
 
   it('writes the refused status of a paused and an invalid EtcdMonitor once allowed, with no edit and no probe', async () => {
     await kubectl(['apply', '-f', '-'], monitor('held', { endpoints: ['127.0.0.1:1'], paused: true }));
-    await kubectl(['apply', '-f', '-'], monitor('broken', { endpoints: ['127.0.0.1:1'], tls: { secretName: 'missing-tls' } }));
-    const cfg: OperatorConfig = {
-      kubeconfig: restricted,
+    await kubectl(
+      ['apply', '-f', '-'],
+      monitor('broken', { endpoints: ['127.0.0.1:1'], tls: { secretName: 'missing-tls' } }),
+    );
+    const cfg: OperatorConfig = testOperatorConfig(restricted, {
       namespace: NS,
-      leaderElect: false,
       leaseNamespace: NS,
-      leaseDurationMs: 4000,
-      renewDeadlineMs: 3000,
-      retryPeriodMs: 500,
       identity: 'retry-op',
-      apiHost: '127.0.0.1',
-      apiPort: 0,
       concurrency: 4,
-      heartbeatMs: 5 * 60_000,
       // Nothing but a retry may reconcile these keys again: no secret refresh, no watch restart.
       secretRefreshMs: 600_000,
       watchdogMs: 600_000,
-    };
+    });
     app = await startOperator(cfg, createKubeClient(loadKubeConfig(restricted)), silentLogger());
-    const metric = async (re: RegExp): Promise<number> => Number(re.exec(await (await fetch(`${app!.url}/metrics`)).text())?.[1] ?? 0);
-    const refused = (): Promise<number> => metric(/^etcd_monitor_status_patches_total\{reason="first",result="error"\} (\d+)/m);
+    const metric = async (re: RegExp): Promise<number> =>
+      Number(re.exec(await (await fetch(`${app!.url}/metrics`)).text())?.[1] ?? 0);
+    const refused = (): Promise<number> =>
+      metric(/^etcd_monitor_status_patches_total\{reason="first",result="error"\} (\d+)/m);
 
     // Refused, and retried (two keys, each at least twice) rather than waiting for an event.
     await waitFor('status writes refused and retried', async () => (await refused()) >= 4, 20_000, 100);
-    expect(await metric(/^etcd_monitor_reconcile_duration_seconds_count\{result="error"\} (\d+)/m)).to.be.at.least(4);
+    expect(
+      await metric(/^etcd_monitor_reconcile_duration_seconds_count\{result="error"\} (\d+)/m),
+    ).to.be.at.least(4);
     const before = { held: await get('held'), broken: await get('broken') };
     expect(before.held.status?.phase).to.equal(undefined);
     expect(before.broken.status?.phase).to.equal(undefined);
 
     await kubectl(['apply', '-f', '-'], statusRbac());
     const t0 = Date.now();
-    const held = await waitFor('Paused written', async () => {
-      const o = await get('held');
-      return o.status?.phase === 'Paused' ? o : undefined;
-    }, 30_000, 100);
-    const broken = await waitFor('ConfigValid=False written', async () => {
-      const o = await get('broken');
-      return o.status?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False') ? o : undefined;
-    }, 30_000, 100);
+    const held = await waitFor(
+      'Paused written',
+      async () => {
+        const o = await get('held');
+        return o.status?.phase === 'Paused' ? o : undefined;
+      },
+      30_000,
+      100,
+    );
+    const broken = await waitFor(
+      'ConfigValid=False written',
+      async () => {
+        const o = await get('broken');
+        return o.status?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False')
+          ? o
+          : undefined;
+      },
+      30_000,
+      100,
+    );
     const tookMs = Date.now() - t0;
-    expect(broken.status!.conditions.find((c) => c.type === 'ConfigValid')!.message).to.match(/secret "missing-tls" not found/);
+    expect(broken.status!.conditions.find((c) => c.type === 'ConfigValid')!.message).to.match(
+      /secret "missing-tls" not found/,
+    );
     // Nothing else changed: same spec and generation, nothing probed; the retry alone wrote it.
     expect(held.metadata.generation).to.equal(before.held.metadata.generation);
     expect(held.spec).to.deep.equal(before.held.spec);
     expect(broken.metadata.generation).to.equal(before.broken.metadata.generation);
     expect(broken.spec).to.deep.equal(before.broken.spec);
     expect(app.registry.size).to.equal(0);
-    expect(await metric(/^etcd_monitor_status_patches_total\{reason="first",result="ok"\} (\d+)/m)).to.equal(2);
-    expect(await metric(/^etcd_monitor_reconcile_duration_seconds_count\{result="ok"\} (\d+)/m)).to.be.at.least(2);
+    expect(await metric(/^etcd_monitor_status_patches_total\{reason="first",result="ok"\} (\d+)/m)).to.equal(
+      2,
+    );
+    expect(
+      await metric(/^etcd_monitor_reconcile_duration_seconds_count\{result="ok"\} (\d+)/m),
+    ).to.be.at.least(2);
     // Succeeded: forgotten, so no more retries (and no more writes) follow.
     const errors = await refused();
     await new Promise((r) => setTimeout(r, 1500));

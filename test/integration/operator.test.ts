@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { crdYaml } from '../../src/crd/generate.js';
 import { startOperator, type OperatorApp, type OperatorConfig } from '../../src/cli/operatorCommand.js';
 import { createKubeClient, loadKubeConfig } from '../../src/controller/kube.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
@@ -13,28 +12,19 @@ import { silentLogger } from '../../src/log.js';
 import { EtcdCluster } from '../helpers/etcdCluster.js';
 import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
 import { waitFor } from '../helpers/procs.js';
+import { installEtcdMonitorCrd, testOperatorConfig } from '../helpers/operator.js';
 
 function operatorConfig(kubeconfig: string, over: Partial<OperatorConfig> = {}): OperatorConfig {
-  return {
-    kubeconfig,
-    leaderElect: false,
-    leaseNamespace: 'default',
-    leaseDurationMs: 4000,
-    renewDeadlineMs: 3000,
-    retryPeriodMs: 500,
-    identity: 'op-1',
-    apiHost: '127.0.0.1',
-    apiPort: 0,
-    concurrency: 8,
-    heartbeatMs: 5 * 60_000,
-    secretRefreshMs: 1000,
-    watchdogMs: 30_000,
-    ...over,
-  };
+  return testOperatorConfig(kubeconfig, over);
 }
 
 function manifest(name: string, spec: Record<string, unknown>, namespace = 'default'): string {
-  return JSON.stringify({ apiVersion: 'etcdmonitor.dev/v1alpha1', kind: 'EtcdMonitor', metadata: { name, namespace }, spec });
+  return JSON.stringify({
+    apiVersion: 'etcdmonitor.dev/v1alpha1',
+    kind: 'EtcdMonitor',
+    metadata: { name, namespace },
+    spec,
+  });
 }
 
 describe('operator on a real Kubernetes control plane', function () {
@@ -57,7 +47,11 @@ describe('operator on a real Kubernetes control plane', function () {
   }
 
   async function operator(over: Partial<OperatorConfig> = {}): Promise<OperatorApp> {
-    const app = await startOperator(operatorConfig(cp.kubeconfig, over), createKubeClient(loadKubeConfig(cp.kubeconfig)), silentLogger());
+    const app = await startOperator(
+      operatorConfig(cp.kubeconfig, over),
+      createKubeClient(loadKubeConfig(cp.kubeconfig)),
+      silentLogger(),
+    );
     apps.push(app);
     return app;
   }
@@ -65,11 +59,7 @@ describe('operator on a real Kubernetes control plane', function () {
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-test-'));
     [cp, etcd] = await Promise.all([startControlPlane(), EtcdCluster.start({ size: 3 })]);
-    const crd = path.join(tmp, 'crd.yaml');
-    fs.writeFileSync(crd, crdYaml());
-    const r = await cp.kubectl(['apply', '-f', crd]);
-    expect(r.code, r.stderr).to.equal(0);
-    await waitFor('CRD established', async () => (await cp.kubectl(['wait', '--for=condition=Established', '--timeout=20s', 'crd/etcdmonitors.etcdmonitor.dev'])).code === 0, 30_000, 500);
+    await installEtcdMonitorCrd(cp, tmp);
   });
 
   after(async () => {
@@ -86,15 +76,35 @@ describe('operator on a real Kubernetes control plane', function () {
       ['duplicate endpoints', { endpoints: ['a:2379', 'a:2379'] }, /Duplicate value/],
       ['non-URL endpoint', { endpoints: ['not a url'] }, /should match|must match/],
       ['endpoint without port', { endpoints: ['https://etcd-0'] }, /should match|must match/],
-      ['16 endpoints', { endpoints: Array.from({ length: 16 }, (_, i) => `e${i}:2379`) }, /must have at most 15 items|Too many/],
+      [
+        '16 endpoints',
+        { endpoints: Array.from({ length: 16 }, (_, i) => `e${i}:2379`) },
+        /must have at most 15 items|Too many/,
+      ],
       ['bad interval', { endpoints: ['a:2379'], interval: 'fast' }, /spec.interval/],
-      ['interval below 1s', { endpoints: ['a:2379'], interval: '500ms', timeout: '100ms' }, /interval must be at least 1s/],
-      ['timeout >= interval', { endpoints: ['a:2379'], interval: '5s', timeout: '5s' }, /timeout must be shorter than interval/],
+      [
+        'interval below 1s',
+        { endpoints: ['a:2379'], interval: '500ms', timeout: '100ms' },
+        /interval must be at least 1s/,
+      ],
+      [
+        'timeout >= interval',
+        { endpoints: ['a:2379'], interval: '5s', timeout: '5s' },
+        /timeout must be shorter than interval/,
+      ],
       ['unknown field', { endpoints: ['a:2379'], intervall: '5s' }, /unknown field "spec.intervall"/],
       ['wrong type', { endpoints: 'a:2379' }, /spec.endpoints: Invalid value: "string"/],
-      ['bad threshold', { endpoints: ['a:2379'], thresholds: { dbQuotaWarningPercent: 150 } }, /should be less than or equal to 100|must be less than or equal to 100/],
+      [
+        'bad threshold',
+        { endpoints: ['a:2379'], thresholds: { dbQuotaWarningPercent: 150 } },
+        /should be less than or equal to 100|must be less than or equal to 100/,
+      ],
       ['tls without secretName', { endpoints: ['a:2379'], tls: {} }, /spec.tls.secretName: Required value/],
-      ['metrics urls count', { endpoints: ['a:2379', 'b:2379'], metrics: { urls: ['http://a:2381/metrics'] } }, /one URL per endpoint/],
+      [
+        'metrics urls count',
+        { endpoints: ['a:2379', 'b:2379'], metrics: { urls: ['http://a:2381/metrics'] } },
+        /one URL per endpoint/,
+      ],
     ];
     for (const [name, spec, msg] of bad) {
       it(name, async () => {
@@ -113,18 +123,27 @@ describe('operator on a real Kubernetes control plane', function () {
 
     it('writes Healthy with the right leader and shows the columns in kubectl get', async () => {
       const leaderIdx = await etcd.leaderIndex();
-      const r = await apply(manifest('main', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
+      const r = await apply(
+        manifest('main', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }),
+      );
       expect(r.code, r.stderr).to.equal(0);
-      const s = await waitFor('Healthy', async () => {
-        const st = await getStatus('main');
-        return st?.phase === 'Healthy' ? st : undefined;
-      }, 15_000, 200);
+      const s = await waitFor(
+        'Healthy',
+        async () => {
+          const st = await getStatus('main');
+          return st?.phase === 'Healthy' ? st : undefined;
+        },
+        15_000,
+        200,
+      );
       expect(s.leader?.name).to.equal(etcd.members[leaderIdx]!.name);
       expect(s.memberCount).to.equal(3);
       expect(s.observedGeneration).to.equal(1);
       const table = await cp.kubectl(['get', 'etcdmonitors']);
       expect(table.stdout).to.match(/NAME\s+PHASE\s+LEADER\s+MEMBERS\s+DB SIZE\s+LATENCY\s+AGE/);
-      expect(table.stdout).to.match(new RegExp(`main\\s+Healthy\\s+${etcd.members[leaderIdx]!.name}\\s+3/3\\s+\\S+\\s+\\S+\\s+\\S+`));
+      expect(table.stdout).to.match(
+        new RegExp(`main\\s+Healthy\\s+${etcd.members[leaderIdx]!.name}\\s+3/3\\s+\\S+\\s+\\S+\\s+\\S+`),
+      );
       const wide = await cp.kubectl(['get', 'em', '-o', 'wide']);
       expect(wide.stdout).to.match(/CLUSTER ID\s+VERSION\s+LAST PROBE/);
       const byCategory = await cp.kubectl(['get', 'etcd']);
@@ -135,10 +154,16 @@ describe('operator on a real Kubernetes control plane', function () {
     });
 
     it('does not rewrite the status on every probe', async () => {
-      const rv = async (): Promise<string> => JSON.parse((await cp.kubectl(['get', 'em', 'main', '-o', 'json'])).stdout).metadata.resourceVersion;
+      const rv = async (): Promise<string> =>
+        JSON.parse((await cp.kubectl(['get', 'em', 'main', '-o', 'json'])).stdout).metadata.resourceVersion;
       const rounds0 = app.registry.get('default/main')!.rounds;
       const v0 = await rv();
-      await waitFor('8 rounds', async () => app.registry.get('default/main')!.rounds >= rounds0 + 8, 20_000, 200);
+      await waitFor(
+        '8 rounds',
+        async () => app.registry.get('default/main')!.rounds >= rounds0 + 8,
+        20_000,
+        200,
+      );
       expect(await rv()).to.equal(v0);
     });
 
@@ -147,12 +172,24 @@ describe('operator on a real Kubernetes control plane', function () {
       const follower = [0, 1, 2].find((i) => i !== leader)!;
       await etcd.kill(follower);
       await waitFor('Degraded', async () => (await getStatus('main'))?.phase === 'Degraded', 15_000, 200);
-      const events = async (): Promise<string> => (await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=main', '-o', 'json'])).stdout;
-      await waitFor('MemberUnhealthy event', async () => (await events()).includes('"MemberUnhealthy"'), 10_000, 300);
+      const events = async (): Promise<string> =>
+        (await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=main', '-o', 'json']))
+          .stdout;
+      await waitFor(
+        'MemberUnhealthy event',
+        async () => (await events()).includes('"MemberUnhealthy"'),
+        10_000,
+        300,
+      );
       etcd.restart(follower);
       await waitFor('Healthy again', async () => (await getStatus('main'))?.phase === 'Healthy', 30_000, 300);
       await etcd.kill(leader);
-      await waitFor('LeaderChanged event', async () => (await events()).includes('"LeaderChanged"'), 20_000, 300);
+      await waitFor(
+        'LeaderChanged event',
+        async () => (await events()).includes('"LeaderChanged"'),
+        20_000,
+        300,
+      );
       const s = await getStatus('main');
       expect(s!.leaderChanges).to.equal(1);
       etcd.restart(leader);
@@ -160,19 +197,55 @@ describe('operator on a real Kubernetes control plane', function () {
     });
 
     it('marks ConfigValid=False when the TLS Secret is missing, and recovers when it appears', async () => {
-      const r = await apply(manifest('needs-tls', { endpoints: ['127.0.0.1:1'], tls: { secretName: 'etcd-client-tls' }, interval: '2s', timeout: '1s' }));
+      const r = await apply(
+        manifest('needs-tls', {
+          endpoints: ['127.0.0.1:1'],
+          tls: { secretName: 'etcd-client-tls' },
+          interval: '2s',
+          timeout: '1s',
+        }),
+      );
       expect(r.code, r.stderr).to.equal(0);
-      const s = await waitFor('ConfigValid=False', async () => {
-        const st = await getStatus('needs-tls');
-        return st?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False') ? st : undefined;
-      }, 15_000, 300);
-      expect(s.conditions.find((c) => c.type === 'ConfigValid')!.message).to.match(/secret "etcd-client-tls" not found/);
-      const ev = await cp.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=needs-tls,reason=ConfigInvalid', '-o', 'name']);
+      const s = await waitFor(
+        'ConfigValid=False',
+        async () => {
+          const st = await getStatus('needs-tls');
+          return st?.conditions.find((c) => c.type === 'ConfigValid' && c.status === 'False')
+            ? st
+            : undefined;
+        },
+        15_000,
+        300,
+      );
+      expect(s.conditions.find((c) => c.type === 'ConfigValid')!.message).to.match(
+        /secret "etcd-client-tls" not found/,
+      );
+      const ev = await cp.kubectl([
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=needs-tls,reason=ConfigInvalid',
+        '-o',
+        'name',
+      ]);
       expect(ev.stdout.trim()).to.not.equal('');
       // A secret with a broken certificate: a different, readable reason.
-      const bad = await cp.kubectl(['create', 'secret', 'generic', 'etcd-client-tls', '--from-literal=ca.crt=garbage']);
+      const bad = await cp.kubectl([
+        'create',
+        'secret',
+        'generic',
+        'etcd-client-tls',
+        '--from-literal=ca.crt=garbage',
+      ]);
       expect(bad.code, bad.stderr).to.equal(0);
-      await waitFor('InvalidCertificate', async () => (await getStatus('needs-tls'))?.conditions.find((c) => c.type === 'ConfigValid')?.reason === 'InvalidCertificate', 15_000, 300);
+      await waitFor(
+        'InvalidCertificate',
+        async () =>
+          (await getStatus('needs-tls'))?.conditions.find((c) => c.type === 'ConfigValid')?.reason ===
+          'InvalidCertificate',
+        15_000,
+        300,
+      );
     });
 
     it('stops probing when paused, and removes the series when deleted', async () => {
@@ -180,13 +253,20 @@ describe('operator on a real Kubernetes control plane', function () {
       await waitFor('tmp probed', async () => (await getStatus('tmp'))?.phase === 'Healthy', 15_000, 200);
       const metrics = async (): Promise<string> => (await fetch(`${app.url}/metrics`)).text();
       expect(await metrics()).to.include('etcd_cluster_healthy{cluster="default/tmp"} 1');
-      await apply(manifest('tmp', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms', paused: true }));
+      await apply(
+        manifest('tmp', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms', paused: true }),
+      );
       await waitFor('Paused', async () => (await getStatus('tmp'))?.phase === 'Paused', 10_000, 200);
       expect(app.registry.get('default/tmp')).to.equal(undefined);
       await apply(manifest('tmp', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
       await waitFor('probed again', async () => (await getStatus('tmp'))?.phase === 'Healthy', 15_000, 200);
       expect((await cp.kubectl(['delete', 'em', 'tmp'])).code).to.equal(0);
-      await waitFor('series gone', async () => !(await metrics()).includes('cluster="default/tmp"'), 10_000, 200);
+      await waitFor(
+        'series gone',
+        async () => !(await metrics()).includes('cluster="default/tmp"'),
+        10_000,
+        200,
+      );
     });
 
     it('picks up a rotated auth Secret without a restart', async () => {
@@ -196,18 +276,42 @@ describe('operator on a real Kubernetes control plane', function () {
         await authEtcd.etcdctl(['auth', 'enable']);
         const secret = (pw: string): Promise<{ code: number }> =>
           cp.kubectl(['apply', '-f', '-'], {
-            input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'etcd-auth', namespace: 'default' }, stringData: { username: 'root', password: pw } }),
+            input: JSON.stringify({
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: 'etcd-auth', namespace: 'default' },
+              stringData: { username: 'root', password: pw },
+            }),
           });
         expect((await secret('wrong-pw')).code).to.equal(0);
-        await apply(manifest('authed', { endpoints: authEtcd.endpoints, auth: { secretName: 'etcd-auth' }, interval: '1s', timeout: '700ms' }));
-        const bad = await waitFor('auth failure shown', async () => {
-          const st = await getStatus('authed');
-          return st?.phase === 'Unreachable' ? st : undefined;
-        }, 15_000, 300);
-        expect(bad.members[0]!.errors.join(' ')).to.match(/authentication failed|invalid user ID or password/);
+        await apply(
+          manifest('authed', {
+            endpoints: authEtcd.endpoints,
+            auth: { secretName: 'etcd-auth' },
+            interval: '1s',
+            timeout: '700ms',
+          }),
+        );
+        const bad = await waitFor(
+          'auth failure shown',
+          async () => {
+            const st = await getStatus('authed');
+            return st?.phase === 'Unreachable' ? st : undefined;
+          },
+          15_000,
+          300,
+        );
+        expect(bad.members[0]!.errors.join(' ')).to.match(
+          /authentication failed|invalid user ID or password/,
+        );
         expect(JSON.stringify(bad)).to.not.include('wrong-pw');
         expect((await secret('right-pw')).code).to.equal(0);
-        await waitFor('Healthy after rotation', async () => (await getStatus('authed'))?.phase === 'Healthy', 15_000, 300);
+        await waitFor(
+          'Healthy after rotation',
+          async () => (await getStatus('authed'))?.phase === 'Healthy',
+          15_000,
+          300,
+        );
         expect((await cp.kubectl(['delete', 'em', 'authed'])).code).to.equal(0);
       } finally {
         await authEtcd.stop();
@@ -222,13 +326,22 @@ describe('operator on a real Kubernetes control plane', function () {
         },
       });
       await apply(manifest('after-restart', { endpoints: etcd.endpoints, interval: '1s', timeout: '700ms' }));
-      await waitFor('after-restart Healthy', async () => (await getStatus('after-restart'))?.phase === 'Healthy', 60_000, 500);
+      await waitFor(
+        'after-restart Healthy',
+        async () => (await getStatus('after-restart'))?.phase === 'Healthy',
+        60_000,
+        500,
+      );
       // The operator's own metrics tell the story.
       const text = await (await fetch(`${app.url}/metrics`)).text();
       const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
       expect(value(/^etcd_monitor_watch_restarts_total\{reason="[^"]+"\} (\d+)/m)).to.be.greaterThan(0);
-      expect(value(/^etcd_monitor_reconcile_duration_seconds_count\{result="ok"\} (\d+)/m)).to.be.greaterThan(0);
-      expect(value(/^etcd_monitor_status_patches_total\{reason="changed",result="ok"\} (\d+)/m)).to.be.greaterThan(0);
+      expect(value(/^etcd_monitor_reconcile_duration_seconds_count\{result="ok"\} (\d+)/m)).to.be.greaterThan(
+        0,
+      );
+      expect(
+        value(/^etcd_monitor_status_patches_total\{reason="changed",result="ok"\} (\d+)/m),
+      ).to.be.greaterThan(0);
       expect(value(/^etcd_monitor_monitored_clusters (\d+)/m)).to.be.at.least(2);
       expect(value(/^etcd_monitor_workqueue_depth (\d+)/m)).to.be.at.least(0);
       expect(value(/^etcd_monitor_is_leader (\d+)/m)).to.equal(1);
@@ -255,7 +368,9 @@ describe('operator on a real Kubernetes control plane', function () {
       await waitFor('b leads', async () => b.elector?.isLeader === true, 4000 + 3000, 100);
       expect(Date.now() - t0).to.be.at.most(4000 + 2500);
       await waitFor('b probes ha', async () => b.registry.get('default/ha')?.rounds ?? 0 > 0, 10_000, 100);
-      const lease = JSON.parse((await cp.kubectl(['get', 'lease', 'etcd-monitor-operator', '-n', 'default', '-o', 'json'])).stdout);
+      const lease = JSON.parse(
+        (await cp.kubectl(['get', 'lease', 'etcd-monitor-operator', '-n', 'default', '-o', 'json'])).stdout,
+      );
       expect(lease.spec.holderIdentity).to.equal('replica-b');
     });
   });

@@ -1,21 +1,44 @@
 /** Backup schedules (cron and @every, missed runs collapse into one) and retention, on plain data. */
 import { expect } from 'chai';
 import { dueRun, parseSchedule, periodAt, ScheduleError } from '../../src/maintenance/schedule.js';
-import { clusterPath, objectName, parseObjectName, retentionPlan, type BackupObject } from '../../src/maintenance/retention.js';
+import {
+  clusterPath,
+  objectName,
+  parseObjectName,
+  retentionPlan,
+  type BackupObject,
+} from '../../src/maintenance/retention.js';
 
 const T = (s: string): Date => new Date(s);
 
 describe('backup schedule', () => {
   it('reads 5-field cron in UTC, macros and @every', () => {
-    expect(parseSchedule('0 */6 * * *').next(T('2026-12-01T05:59:00Z')).toISOString()).to.equal('2026-12-01T06:00:00.000Z');
-    expect(parseSchedule('30 3 * * 0').next(T('2026-12-01T00:00:00Z')).toISOString()).to.equal('2026-12-06T03:30:00.000Z');
-    expect(parseSchedule('@daily').next(T('2026-12-01T10:00:00Z')).toISOString()).to.equal('2026-12-02T00:00:00.000Z');
-    expect(parseSchedule('@every 30m').next(T('2026-12-01T10:00:00Z')).toISOString()).to.equal('2026-12-01T10:30:00.000Z');
+    expect(parseSchedule('0 */6 * * *').next(T('2026-12-01T05:59:00Z')).toISOString()).to.equal(
+      '2026-12-01T06:00:00.000Z',
+    );
+    expect(parseSchedule('30 3 * * 0').next(T('2026-12-01T00:00:00Z')).toISOString()).to.equal(
+      '2026-12-06T03:30:00.000Z',
+    );
+    expect(parseSchedule('@daily').next(T('2026-12-01T10:00:00Z')).toISOString()).to.equal(
+      '2026-12-02T00:00:00.000Z',
+    );
+    expect(parseSchedule('@every 30m').next(T('2026-12-01T10:00:00Z')).toISOString()).to.equal(
+      '2026-12-01T10:30:00.000Z',
+    );
     expect(periodAt(parseSchedule('0 */6 * * *'), T('2026-12-01T01:00:00Z'))).to.equal(6 * 3600_000);
   });
 
   it('refuses what is not a schedule, saying what is expected', () => {
-    for (const bad of ['', '* * * *', '0 0 * * * *', '61 * * * *', '@every', '@every 10', '@every 500ms', '@sometimes']) {
+    for (const bad of [
+      '',
+      '* * * *',
+      '0 0 * * * *',
+      '61 * * * *',
+      '@every',
+      '@every 10',
+      '@every 500ms',
+      '@sometimes',
+    ]) {
       expect(() => parseSchedule(bad), bad).to.throw(ScheduleError);
     }
     expect(() => parseSchedule('* * * *')).to.throw(/expected 5 cron fields/);
@@ -42,7 +65,10 @@ describe('backup names and retention', () => {
   it('names objects <cluster>/<UTC time>-r<revision>.db and reads them back', () => {
     const n = objectName('prod/main', T('2026-12-01T09:30:05.123Z'), 4711);
     expect(n).to.equal('prod/main/20261201T093005Z-r4711.db');
-    expect(parseObjectName('20261201T093005Z-r4711.db')).to.deep.equal({ time: T('2026-12-01T09:30:05Z'), revision: 4711 });
+    expect(parseObjectName('20261201T093005Z-r4711.db')).to.deep.equal({
+      time: T('2026-12-01T09:30:05Z'),
+      revision: 4711,
+    });
     expect(parseObjectName('20261201T093005Z-r4711.db.sha256')).to.equal(undefined);
     expect(parseObjectName('notes.txt')).to.equal(undefined);
     expect(() => clusterPath('../etc')).to.throw(/cannot name a backup folder/);
@@ -62,8 +88,14 @@ describe('backup names and retention', () => {
     const all = [obj(1), obj(5), obj(3), obj(4), obj(2)];
     const now = T('2026-12-01T06:00:00Z');
     expect(names(retentionPlan(all, { keep: 2 }, now).keep)).to.deep.equal(['c/x-5', 'c/x-4']);
-    expect(names(retentionPlan(all, { maxAgeMs: 3.5 * 3600_000 }, now).remove)).to.deep.equal(['c/x-2', 'c/x-1']);
-    expect(names(retentionPlan(all, { keep: 10, maxAgeMs: 2.5 * 3600_000 }, now).keep)).to.deep.equal(['c/x-5', 'c/x-4']);
+    expect(names(retentionPlan(all, { maxAgeMs: 3.5 * 3600_000 }, now).remove)).to.deep.equal([
+      'c/x-2',
+      'c/x-1',
+    ]);
+    expect(names(retentionPlan(all, { keep: 10, maxAgeMs: 2.5 * 3600_000 }, now).keep)).to.deep.equal([
+      'c/x-5',
+      'c/x-4',
+    ]);
     expect(retentionPlan(all, {}, now).remove).to.deep.equal([]);
   });
 

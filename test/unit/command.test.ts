@@ -50,13 +50,19 @@ describe('runCommand', () => {
 
   it('allows as many positional arguments as the command says', async () => {
     const io = captureIo();
-    expect(await runCommand(['file.db', '--n=1'], io, { ...CMD, positionals: 1 }, (_v, [file]) => (file === 'file.db' ? 0 : 1))).to.equal(0);
+    expect(
+      await runCommand(['file.db', '--n=1'], io, { ...CMD, positionals: 1 }, (_v, [file]) =>
+        file === 'file.db' ? 0 : 1,
+      ),
+    ).to.equal(0);
     expect(await runCommand(['a', 'b'], io, { ...CMD, positionals: 1 }, () => 0)).to.equal(2);
   });
 
   it('lets other errors through (main() reports them, exit 1)', async () => {
     let thrown: unknown;
-    await runCommand([], captureIo(), CMD, () => Promise.reject(new Error('boom'))).catch((e: unknown) => (thrown = e));
+    await runCommand([], captureIo(), CMD, () => Promise.reject(new Error('boom'))).catch(
+      (e: unknown) => (thrown = e),
+    );
     expect((thrown as Error).message).to.equal('boom');
   });
 });
@@ -70,7 +76,12 @@ describe('startServing', () => {
       const registry = new MonitorRegistry();
       let serving;
       try {
-        serving = await startServing(registry, new MetricsExporter(registry), { host, port: 0, ready: () => true }, silentLogger());
+        serving = await startServing(
+          registry,
+          new MetricsExporter(registry),
+          { host, port: 0, ready: () => true },
+          silentLogger(),
+        );
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL' && host === '::1') this.skip();
         throw e;

@@ -19,7 +19,10 @@ import { observe } from './fixtures.js';
 
 describe('JSON merge patch', () => {
   const cases: Array<[unknown, unknown]> = [
-    [{ a: 1, b: { c: 2, d: 3 } }, { a: 1, b: { c: 2 } }],
+    [
+      { a: 1, b: { c: 2, d: 3 } },
+      { a: 1, b: { c: 2 } },
+    ],
     [{ a: [1, 2] }, { a: [1] }],
     [{}, { x: { y: 'z' } }],
     [{ leader: { name: 'a' }, phase: 'Healthy' }, { phase: 'Unhealthy' }],
@@ -32,7 +35,10 @@ describe('JSON merge patch', () => {
   }
   it('is empty for equal documents and nulls removed fields', () => {
     expect(mergePatch({ a: { b: 1 } }, { a: { b: 1 } })).to.equal(undefined);
-    expect(mergePatch({ leader: { name: 'x' }, hasLeader: true }, { hasLeader: false })).to.deep.equal({ leader: null, hasLeader: false });
+    expect(mergePatch({ leader: { name: 'x' }, hasLeader: true }, { hasLeader: false })).to.deep.equal({
+      leader: null,
+      hasLeader: false,
+    });
   });
 });
 
@@ -41,7 +47,12 @@ describe('status write policy', () => {
   const a = evaluate(observe([{}, {}, {}], 1000), undefined, emptyMemory(), cfg);
   it('writes the first status, skips one that only moved volatile figures, writes on a change and on the heartbeat', () => {
     expect(decideWrite(undefined, a.status, undefined, 0).reason).to.equal('first');
-    const b = evaluate(observe([{ index: 150, latencyMs: 7 }, { index: 150 }, { index: 150 }], 2000), a.status, a.memory, cfg);
+    const b = evaluate(
+      observe([{ index: 150, latencyMs: 7 }, { index: 150 }, { index: 150 }], 2000),
+      a.status,
+      a.memory,
+      cfg,
+    );
     expect(b.status.members[0]!.raftIndex).to.not.equal(a.status.members[0]!.raftIndex);
     expect(decideWrite(a.status, b.status, 1000, 2000)).to.deep.equal({ write: false, reason: 'unchanged' });
     expect(decideWrite(a.status, b.status, 1000, 1000 + 5 * 60_000).reason).to.equal('heartbeat');
@@ -51,10 +62,26 @@ describe('status write policy', () => {
   it('does not write when only a figure in a condition message moved', () => {
     const withMsg = (m: string): EtcdMonitorStatus => ({
       ...a.status,
-      conditions: a.status.conditions.map((c) => (c.type === 'Degraded' ? { ...c, status: 'True', reason: 'ThresholdExceeded', message: m } : c)),
+      conditions: a.status.conditions.map((c) =>
+        c.type === 'Degraded' ? { ...c, status: 'True', reason: 'ThresholdExceeded', message: m } : c,
+      ),
     });
-    expect(decideWrite(withMsg('p99 latency 233ms above 100ms'), withMsg('p99 latency 406ms above 100ms'), 1000, 2000).reason).to.equal('unchanged');
-    expect(decideWrite(withMsg('p99 latency 233ms above 100ms'), withMsg('db quota 91% used above 80%'), 1000, 2000).reason).to.equal('changed');
+    expect(
+      decideWrite(
+        withMsg('p99 latency 233ms above 100ms'),
+        withMsg('p99 latency 406ms above 100ms'),
+        1000,
+        2000,
+      ).reason,
+    ).to.equal('unchanged');
+    expect(
+      decideWrite(
+        withMsg('p99 latency 233ms above 100ms'),
+        withMsg('db quota 91% used above 80%'),
+        1000,
+        2000,
+      ).reason,
+    ).to.equal('changed');
   });
   it('has Pending, Paused and ConfigValid=False shapes', () => {
     expect(pendingStatus(2, 'now').phase).to.equal('Pending');
@@ -63,7 +90,11 @@ describe('status write policy', () => {
     expect(p.phase).to.equal('Paused');
     expect(p.leaderChanges).to.equal(a.status.leaderChanges);
     const inv = invalidStatus({ reason: 'SecretNotFound', message: 'gone' }, a.status, 4, 'then');
-    expect(inv.conditions.find((c) => c.type === 'ConfigValid')).to.include({ status: 'False', reason: 'SecretNotFound', message: 'gone' });
+    expect(inv.conditions.find((c) => c.type === 'ConfigValid')).to.include({
+      status: 'False',
+      reason: 'SecretNotFound',
+      message: 'gone',
+    });
   });
 });
 
@@ -73,8 +104,36 @@ describe('spec resolution', () => {
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spec-'));
     const sh = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
-    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=c', '-keyout', 'c.key', '-out', 'c.crt']);
+    sh([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=ca',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ]);
+    sh([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=c',
+      '-keyout',
+      'c.key',
+      '-out',
+      'c.crt',
+    ]);
     sh(['genrsa', '-out', 'o.key', '2048']);
     const r = (f: string): Buffer => fs.readFileSync(path.join(dir, f));
     pem = { ca: r('ca.crt'), cert: r('c.crt'), key: r('c.key'), otherKey: r('o.key') };
@@ -92,7 +151,10 @@ describe('spec resolution', () => {
     expect(r.spec.metrics).to.equal(true);
   });
   it('uses https for bare endpoints with TLS and checks the Secret', () => {
-    const ok = resolveSpec({ endpoints: ['etcd-0:2379'], tls: { secretName: 's' } }, { tls: secret({ 'ca.crt': pem.ca, 'tls.crt': pem.cert, 'tls.key': pem.key }) });
+    const ok = resolveSpec(
+      { endpoints: ['etcd-0:2379'], tls: { secretName: 's' } },
+      { tls: secret({ 'ca.crt': pem.ca, 'tls.crt': pem.cert, 'tls.key': pem.key }) },
+    );
     expect(ok.ok && ok.spec.endpoints[0]!.url).to.equal('https://etcd-0:2379');
     const cases: Array<[Parameters<typeof resolveSpec>[1], string]> = [
       [{}, 'SecretNotFound'],
@@ -100,7 +162,10 @@ describe('spec resolution', () => {
       [{ tls: secret({}) }, 'SecretKeyMissing'],
       [{ tls: secret({ 'ca.crt': Buffer.from('not a cert') }) }, 'InvalidCertificate'],
       [{ tls: secret({ 'ca.crt': pem.ca, 'tls.crt': pem.cert }) }, 'SecretKeyMissing'],
-      [{ tls: secret({ 'ca.crt': pem.ca, 'tls.crt': pem.cert, 'tls.key': pem.otherKey }) }, 'InvalidCertificate'],
+      [
+        { tls: secret({ 'ca.crt': pem.ca, 'tls.crt': pem.cert, 'tls.key': pem.otherKey }) },
+        'InvalidCertificate',
+      ],
     ];
     for (const [secrets, reason] of cases) {
       const r = resolveSpec({ endpoints: ['etcd-0:2379'], tls: { secretName: 's' } }, secrets);
@@ -109,19 +174,36 @@ describe('spec resolution', () => {
     }
   });
   it('reads auth from its Secret and refuses a missing key', () => {
-    const r = resolveSpec({ endpoints: ['a:1'], auth: { secretName: 'a' } }, { auth: secret({ username: Buffer.from('root\n'), password: Buffer.from('pw') }) });
+    const r = resolveSpec(
+      { endpoints: ['a:1'], auth: { secretName: 'a' } },
+      { auth: secret({ username: Buffer.from('root\n'), password: Buffer.from('pw') }) },
+    );
     expect(r.ok && r.spec.conn.auth).to.deep.equal({ username: 'root', password: 'pw' });
-    const bad = resolveSpec({ endpoints: ['a:1'], auth: { secretName: 'a' } }, { auth: secret({ username: Buffer.from('root') }) });
+    const bad = resolveSpec(
+      { endpoints: ['a:1'], auth: { secretName: 'a' } },
+      { auth: secret({ username: Buffer.from('root') }) },
+    );
     expect(!bad.ok && bad.problem.reason).to.equal('SecretKeyMissing');
   });
   it('rejects what the API server would (defence in depth)', () => {
-    for (const spec of [{ endpoints: [] }, { endpoints: ['a:1', 'a:1'] }, { endpoints: ['a:1'], interval: '5s', timeout: '5s' }, { endpoints: ['a:1'], interval: 'soon' }]) {
+    for (const spec of [
+      { endpoints: [] },
+      { endpoints: ['a:1', 'a:1'] },
+      { endpoints: ['a:1'], interval: '5s', timeout: '5s' },
+      { endpoints: ['a:1'], interval: 'soon' },
+    ]) {
       expect(resolveSpec(spec, {}).ok, JSON.stringify(spec)).to.equal(false);
     }
   });
   it('changes the connection key when the Secret rotates', () => {
-    const s1 = resolveSpec({ endpoints: ['a:1'], auth: { secretName: 'a' } }, { auth: { resourceVersion: '1', data: { username: Buffer.from('u'), password: Buffer.from('p') } } });
-    const s2 = resolveSpec({ endpoints: ['a:1'], auth: { secretName: 'a' } }, { auth: { resourceVersion: '2', data: { username: Buffer.from('u'), password: Buffer.from('q') } } });
+    const s1 = resolveSpec(
+      { endpoints: ['a:1'], auth: { secretName: 'a' } },
+      { auth: { resourceVersion: '1', data: { username: Buffer.from('u'), password: Buffer.from('p') } } },
+    );
+    const s2 = resolveSpec(
+      { endpoints: ['a:1'], auth: { secretName: 'a' } },
+      { auth: { resourceVersion: '2', data: { username: Buffer.from('u'), password: Buffer.from('q') } } },
+    );
     expect(s1.ok && s2.ok && s1.spec.connectionKey !== s2.spec.connectionKey).to.equal(true);
   });
 });
@@ -179,8 +261,14 @@ describe('work queue', () => {
       expect(d).to.be.within(5000, 14_999);
       expect(d % 10_000).to.equal(spreadDelay(k, 10_000));
     }
-    expect(firstRoundPlan('ns/a', 10_000, false)).to.deep.equal({ prompt: false, periodicDelayMs: spreadDelay('ns/a', 10_000) });
-    expect(firstRoundPlan('ns/a', 10_000, true)).to.deep.equal({ prompt: true, periodicDelayMs: laterRoundsDelay('ns/a', 10_000) });
+    expect(firstRoundPlan('ns/a', 10_000, false)).to.deep.equal({
+      prompt: false,
+      periodicDelayMs: spreadDelay('ns/a', 10_000),
+    });
+    expect(firstRoundPlan('ns/a', 10_000, true)).to.deep.equal({
+      prompt: true,
+      periodicDelayMs: laterRoundsDelay('ns/a', 10_000),
+    });
   });
 });
 
@@ -212,7 +300,9 @@ describe('controller first rounds', () => {
   }
 
   it('probes new resources at once (bounded), and leaves ones with a current verdict to their spread phase', async () => {
-    const healthy = evaluate(observe([{}, {}, {}]), undefined, emptyMemory(), { thresholds: DEFAULT_THRESHOLDS }).status;
+    const healthy = evaluate(observe([{}, {}, {}]), undefined, emptyMemory(), {
+      thresholds: DEFAULT_THRESHOLDS,
+    }).status;
     const items = [
       ...['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => monitorObj(n)),
       monitorObj('restored', { ...healthy, observedGeneration: 1 }),
@@ -243,7 +333,9 @@ describe('controller first rounds', () => {
       await c.idle();
       const written = new Set(patches.filter((p) => p.observedGeneration === 1).map((p) => p.name));
       expect([...written].sort()).to.deep.equal(['changed', 'n1', 'n2', 'n3', 'n4', 'n5']);
-      expect(patches.filter((p) => p.name.startsWith('n')).map((p) => p.phase)).to.deep.equal(Array(5).fill('Healthy'));
+      expect(patches.filter((p) => p.name.startsWith('n')).map((p) => p.phase)).to.deep.equal(
+        Array(5).fill('Healthy'),
+      );
       expect(peak).to.be.at.most(2);
       expect(registry.get('ns/restored')!.rounds).to.equal(0);
       expect(patches.filter((p) => p.name === 'restored')).to.deep.equal([]);
@@ -256,16 +348,22 @@ describe('controller first rounds', () => {
 
   it('writes Pending when the first verdict takes longer than the grace period', async () => {
     const patches: Patch[] = [];
-    const c = new Controller(fakeKube([monitorObj('slow')], patches), new MonitorRegistry(), silentLogger(), undefined, {
-      pendingGraceMs: 30,
-      proberFactory: () => ({
-        probe: async (now) => {
-          await new Promise((r) => setTimeout(r, 200));
-          return observe([{}, {}, {}], now);
-        },
-        close: () => undefined,
-      }),
-    });
+    const c = new Controller(
+      fakeKube([monitorObj('slow')], patches),
+      new MonitorRegistry(),
+      silentLogger(),
+      undefined,
+      {
+        pendingGraceMs: 30,
+        proberFactory: () => ({
+          probe: async (now) => {
+            await new Promise((r) => setTimeout(r, 200));
+            return observe([{}, {}, {}], now);
+          },
+          close: () => undefined,
+        }),
+      },
+    );
     c.start();
     try {
       await waitUntil(() => patches.some((p) => p.phase === 'Healthy'), 3000);
@@ -283,4 +381,3 @@ async function waitUntil(f: () => boolean, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
-

@@ -148,13 +148,25 @@ describe('dashboard formatting', () => {
     ).to.deep.equal([0, 0, 1, 0, 2, 0, 1]);
   });
 
-  it('says what a latency figure is: the interval, the slowest of few requests, or the monitor\'s own reads', () => {
-    const own = ["readP99Ms: from the monitor's own health reads (members export no grpc_server_handling_seconds; …)"];
-    expect(latencyFigureText('readP99Ms', { readP99Ms: 4, readP99Kind: 'p99', readSamples: 3000 })).to.equal('last interval');
-    expect(latencyFigureText('readP99Ms', { readP99Ms: 4, readP99Kind: 'max', readSamples: 40 })).to.equal('slowest of 40 requests, last interval');
-    expect(latencyFigureText('readP99Ms', { readP99Ms: 4, readP99Kind: 'max', readSamples: 12, notes: own })).to.equal('max of 12 health reads');
-    expect(latencyFigureText('readP99Ms', { readP99Ms: 4, readP99Kind: 'p99', readSamples: 120, notes: own })).to.equal('p99 of the last 120 health reads');
-    expect(latencyFigureText('writeP99Ms', { notes: ['writeP99Ms: no such requests in the last interval'] })).to.equal('no writes in the last interval');
+  it("says what a latency figure is: the interval, the slowest of few requests, or the monitor's own reads", () => {
+    const own = [
+      "readP99Ms: from the monitor's own health reads (members export no grpc_server_handling_seconds; …)",
+    ];
+    expect(latencyFigureText('readP99Ms', { readP99Ms: 4, readP99Kind: 'p99', readSamples: 3000 })).to.equal(
+      'last interval',
+    );
+    expect(latencyFigureText('readP99Ms', { readP99Ms: 4, readP99Kind: 'max', readSamples: 40 })).to.equal(
+      'slowest of 40 requests, last interval',
+    );
+    expect(
+      latencyFigureText('readP99Ms', { readP99Ms: 4, readP99Kind: 'max', readSamples: 12, notes: own }),
+    ).to.equal('max of 12 health reads');
+    expect(
+      latencyFigureText('readP99Ms', { readP99Ms: 4, readP99Kind: 'p99', readSamples: 120, notes: own }),
+    ).to.equal('p99 of the last 120 health reads');
+    expect(
+      latencyFigureText('writeP99Ms', { notes: ['writeP99Ms: no such requests in the last interval'] }),
+    ).to.equal('no writes in the last interval');
   });
   it('DB size with what is in use, and latency notes in words', () => {
     expect(dbInUseText(2 * 1024 * 1024, 1024 * 1024)).to.equal('1.0 MiB in use (50%)');

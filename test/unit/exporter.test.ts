@@ -112,7 +112,9 @@ describe('metrics exporter', () => {
     expect(h[14]).to.equal('etcd_member_probe_duration_seconds_sum{cluster="ns/a",member="etcd2"} 0.06');
     expect(h[15]).to.equal('etcd_member_probe_duration_seconds_count{cluster="ns/a",member="etcd2"} 2');
     // The monitor's own event-loop lag (process-wide, no cluster label).
-    expect(body).to.match(/^# TYPE etcd_monitor_event_loop_lag_seconds gauge\netcd_monitor_event_loop_lag_seconds \d+(\.\d+)?(e-\d+)?$/m);
+    expect(body).to.match(
+      /^# TYPE etcd_monitor_event_loop_lag_seconds gauge\netcd_monitor_event_loop_lag_seconds \d+(\.\d+)?(e-\d+)?$/m,
+    );
     // Families are separated by a blank line, like prom-client's own; process metrics are there too.
     expect(body).to.match(/\n\n# HELP etcd_cluster_has_leader /);
     expect(body).to.match(/^process_cpu_seconds_total /m);
@@ -122,13 +124,20 @@ describe('metrics exporter', () => {
   it('leaves out of the probe-duration histogram a read that set up its connection or was stalled', async () => {
     const registry = new MonitorRegistry();
     const exporter = new MetricsExporter(registry);
-    await monitor(registry, 'ns/a', () => [{}, {}, {}], (o) => {
-      o.members[0]!.healthSetup = true;
-      o.members[1]!.healthLatencyMs = 20;
-      o.members[1]!.healthStallMs = 15;
-    }).runOnce();
+    await monitor(
+      registry,
+      'ns/a',
+      () => [{}, {}, {}],
+      (o) => {
+        o.members[0]!.healthSetup = true;
+        o.members[1]!.healthLatencyMs = 20;
+        o.members[1]!.healthStallMs = 15;
+      },
+    ).runOnce();
     const counts = family((await exporter.render()).body, 'etcd_member_probe_duration_seconds_count');
-    expect(counts).to.deep.equal(['etcd_member_probe_duration_seconds_count{cluster="ns/a",member="etcd3"} 1']);
+    expect(counts).to.deep.equal([
+      'etcd_member_probe_duration_seconds_count{cluster="ns/a",member="etcd3"} 1',
+    ]);
   });
 
   it('writes OpenMetrics when asked, and Prometheus scrapes afterwards keep the _total names', async () => {

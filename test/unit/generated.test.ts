@@ -8,17 +8,42 @@ describe('generated artefacts', () => {
   for (const [file, content] of Object.entries(generatedFiles())) {
     it(`${file} is in sync with its source (npm run generate)`, () => {
       expect(fs.existsSync(file), `${file} missing: run npm run generate`).to.equal(true);
-      expect(fs.readFileSync(file, 'utf8') === content, `${file} is stale: run npm run generate`).to.equal(true);
+      expect(fs.readFileSync(file, 'utf8') === content, `${file} is stale: run npm run generate`).to.equal(
+        true,
+      );
     });
   }
 
   it('the CRD carries the contract of SPEC §2 (and §9: -o wide adds LAST BACKUP)', () => {
-    const crd = crdManifest() as { spec: { names: Record<string, unknown>; versions: Array<Record<string, unknown>> } };
-    expect(crd.spec.names).to.deep.include({ kind: 'EtcdMonitor', plural: 'etcdmonitors', singular: 'etcdmonitor', shortNames: ['etcdmon', 'em'], categories: ['etcd'] });
-    const v = crd.spec.versions[0] as { subresources: unknown; additionalPrinterColumns: Array<{ name: string; priority?: number }> };
+    const crd = crdManifest() as {
+      spec: { names: Record<string, unknown>; versions: Array<Record<string, unknown>> };
+    };
+    expect(crd.spec.names).to.deep.include({
+      kind: 'EtcdMonitor',
+      plural: 'etcdmonitors',
+      singular: 'etcdmonitor',
+      shortNames: ['etcdmon', 'em'],
+      categories: ['etcd'],
+    });
+    const v = crd.spec.versions[0] as {
+      subresources: unknown;
+      additionalPrinterColumns: Array<{ name: string; priority?: number }>;
+    };
     expect(v.subresources).to.deep.equal({ status: {} });
-    expect(v.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name)).to.deep.equal(['Phase', 'Leader', 'Members', 'DB Size', 'Latency', 'Age']);
-    expect(v.additionalPrinterColumns.filter((c) => c.priority).map((c) => c.name)).to.deep.equal(['Cluster ID', 'Version', 'Last Probe', 'Last Backup']);
+    expect(v.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name)).to.deep.equal([
+      'Phase',
+      'Leader',
+      'Members',
+      'DB Size',
+      'Latency',
+      'Age',
+    ]);
+    expect(v.additionalPrinterColumns.filter((c) => c.priority).map((c) => c.name)).to.deep.equal([
+      'Cluster ID',
+      'Version',
+      'Last Probe',
+      'Last Backup',
+    ]);
     // Round-trips through YAML unchanged.
     expect(YAML.parse(YAML.stringify(crd))).to.deep.equal(crd);
   });

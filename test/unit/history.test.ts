@@ -54,7 +54,17 @@ describe('PointRing (the compact store behind HistoryStore)', () => {
     const ring = new PointRing(4);
     const points: HistoryPoint[] = [];
     for (let i = 0; i < 11; i++) {
-      const p = historyPoint(round('x', i % 3 === 2 ? [{}, {}, { up: false }] : i % 5 === 4 ? [{ up: false }, { up: false }, { up: false }] : [{}, {}, {}], 1_700_000_000_000 + i * 1234));
+      const p = historyPoint(
+        round(
+          'x',
+          i % 3 === 2
+            ? [{}, {}, { up: false }]
+            : i % 5 === 4
+              ? [{ up: false }, { up: false }, { up: false }]
+              : [{}, {}, {}],
+          1_700_000_000_000 + i * 1234,
+        ),
+      );
       p.readP99Ms = i % 2 ? 1.8 + i / 7 : null;
       p.dbQuotaUsedPercent = i === 10 ? 0.0001 : p.dbQuotaUsedPercent;
       points.push(p);

@@ -39,7 +39,14 @@ describe('durations and formatting', () => {
 
 describe('command-line flags', () => {
   it('takes the guide flags', () => {
-    const v = parseFlags(['--endpoints=localhost:2379,localhost:22379,localhost:32379', '--health-check-interval=30', '--api-port=9000'], MONITOR_FLAGS);
+    const v = parseFlags(
+      [
+        '--endpoints=localhost:2379,localhost:22379,localhost:32379',
+        '--health-check-interval=30',
+        '--api-port=9000',
+      ],
+      MONITOR_FLAGS,
+    );
     const c = connectionConfig(v, {});
     expect(c.endpoints).to.have.length(3);
     const s = standaloneConfig(v, {});
@@ -48,24 +55,42 @@ describe('command-line flags', () => {
   });
   it('rejects unknown flags, bad values and half TLS pairs as usage errors', () => {
     expect(() => parseFlags(['--nope'], MONITOR_FLAGS)).to.throw(UsageError);
-    expect(() => standaloneConfig(parseFlags(['--api-port=http'], MONITOR_FLAGS), {})).to.throw(UsageError, /api-port/);
-    expect(() => standaloneConfig(parseFlags(['--interval=fast'], MONITOR_FLAGS), {})).to.throw(UsageError, /interval/);
-    expect(() => connectionConfig(parseFlags(['--endpoints=a:1', '--cert=/etc/hostname'], MONITOR_FLAGS), {})).to.throw(UsageError, /--cert and --key/);
-    expect(() => connectionConfig(parseFlags([], MONITOR_FLAGS), {})).to.throw(UsageError, /--endpoints is required/);
+    expect(() => standaloneConfig(parseFlags(['--api-port=http'], MONITOR_FLAGS), {})).to.throw(
+      UsageError,
+      /api-port/,
+    );
+    expect(() => standaloneConfig(parseFlags(['--interval=fast'], MONITOR_FLAGS), {})).to.throw(
+      UsageError,
+      /interval/,
+    );
+    expect(() =>
+      connectionConfig(parseFlags(['--endpoints=a:1', '--cert=/etc/hostname'], MONITOR_FLAGS), {}),
+    ).to.throw(UsageError, /--cert and --key/);
+    expect(() => connectionConfig(parseFlags([], MONITOR_FLAGS), {})).to.throw(
+      UsageError,
+      /--endpoints is required/,
+    );
   });
   it('derives the default --timeout from the interval: min(5s, interval/2), so --interval=1s alone works', () => {
-    const of = (args: string[]): number => monitorConfig(parseFlags(['--endpoints=a:1', ...args], MONITOR_FLAGS), {}).conn.timeoutMs;
+    const of = (args: string[]): number =>
+      monitorConfig(parseFlags(['--endpoints=a:1', ...args], MONITOR_FLAGS), {}).conn.timeoutMs;
     expect(of(['--interval=1s'])).to.equal(500);
     expect(of(['--interval=3s'])).to.equal(1500);
     expect(of(['--interval=10s'])).to.equal(5000);
     expect(of([])).to.equal(5000);
     expect(of(['--interval=1s', '--timeout=200ms'])).to.equal(200);
-    expect(() => of(['--interval=2s', '--timeout=2s'])).to.throw(UsageError, /must be shorter than --interval/);
+    expect(() => of(['--interval=2s', '--timeout=2s'])).to.throw(
+      UsageError,
+      /must be shorter than --interval/,
+    );
   });
   it('reads credentials from the environment and etcdctl-style user:password', () => {
     const c = connectionConfig(parseFlags(['--endpoints=a:1', '--user=root:s3cret'], MONITOR_FLAGS), {});
     expect(c.conn.auth).to.deep.equal({ username: 'root', password: 's3cret' });
-    const e = connectionConfig(parseFlags(['--endpoints=a:1'], MONITOR_FLAGS), { ETCD_MONITOR_USER: 'u', ETCD_MONITOR_PASSWORD: 'p' });
+    const e = connectionConfig(parseFlags(['--endpoints=a:1'], MONITOR_FLAGS), {
+      ETCD_MONITOR_USER: 'u',
+      ETCD_MONITOR_PASSWORD: 'p',
+    });
     expect(e.conn.auth).to.deep.equal({ username: 'u', password: 'p' });
   });
 });

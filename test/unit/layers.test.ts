@@ -84,7 +84,13 @@ describe('layers of src/', () => {
   });
 
   it('has no folder in the table that does not exist, and no folder missing from it', () => {
-    const folders = new Set([ROOT, ...fs.readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)]);
+    const folders = new Set([
+      ROOT,
+      ...fs
+        .readdirSync(SRC, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name),
+    ]);
     expect([...folders].sort()).to.deep.equal(Object.keys(ALLOWED).sort());
   });
 

@@ -1,7 +1,16 @@
 import { expect } from 'chai';
-import { extractMemberMetrics, extractMemberMetricsFromText, MemberMetricsScanner } from '../../src/etcd/memberMetrics.js';
+import {
+  extractMemberMetrics,
+  extractMemberMetricsFromText,
+  MemberMetricsScanner,
+} from '../../src/etcd/memberMetrics.js';
 import { parsePromText, PromTextError } from '../../src/etcd/promtext.js';
-import { histogramDelta, histogramQuantile, sampleQuantile, sumHistograms } from '../../src/health/histogram.js';
+import {
+  histogramDelta,
+  histogramQuantile,
+  sampleQuantile,
+  sumHistograms,
+} from '../../src/health/histogram.js';
 
 const TEXT = `# HELP etcd_server_proposals_committed_total The total number of consensus proposals committed.
 # TYPE etcd_server_proposals_committed_total gauge
@@ -37,7 +46,14 @@ describe('Prometheus text parsing', () => {
 
   it('extracts what the monitor needs from a member', () => {
     const m = extractMemberMetrics(parsePromText(TEXT));
-    expect(m).to.include({ proposalsCommitted: 42, proposalsPending: 1, dbTotalSizeBytes: 24576, watchers: 3, openGrpcCalls: 1, grpcHandledTotal: 9 });
+    expect(m).to.include({
+      proposalsCommitted: 42,
+      proposalsPending: 1,
+      dbTotalSizeBytes: 24576,
+      watchers: 3,
+      openGrpcCalls: 1,
+      grpcHandledTotal: 9,
+    });
     expect(m.readHistogram!.count).to.equal(9);
     expect(m.writeHistogram).to.equal(undefined);
     expect(m.proposalsFailed).to.equal(undefined); // absent, not a fake 0
@@ -116,29 +132,74 @@ describe('member /metrics scanner (only the families the snapshot reads)', () =>
 
   it('reads what it needs from an etcd-shaped exposition', () => {
     const m = extractMemberMetricsFromText(GROUPED);
-    expect(m).to.include({ grpcHandledTotal: 13, openGrpcCalls: 0, hasLeader: 1, residentMemoryBytes: 3.3e7, proposalsPending: 2 });
-    expect(m.writeHistogram).to.deep.equal({ buckets: [[0.005, 2], [Infinity, 3]], count: 3, sum: 0.02 });
+    expect(m).to.include({
+      grpcHandledTotal: 13,
+      openGrpcCalls: 0,
+      hasLeader: 1,
+      residentMemoryBytes: 3.3e7,
+      proposalsPending: 2,
+    });
+    expect(m.writeHistogram).to.deep.equal({
+      buckets: [
+        [0.005, 2],
+        [Infinity, 3],
+      ],
+      count: 3,
+      sum: 0.02,
+    });
     expect(m.readHistogram).to.equal(undefined); // only Maintenance and Put histograms present
     expect(m.walFsync!.count).to.equal(7);
-    expect(m.peerRtt!.buckets).to.deep.equal([[0.0001, 0], [Infinity, 3]]);
+    expect(m.peerRtt!.buckets).to.deep.equal([
+      [0.0001, 0],
+      [Infinity, 3],
+    ]);
   });
 
-  it('rejects a malformed line of a family it reads; skips the group after another family\'s TYPE line unread, up to the next comment', () => {
-    expect(() => extractMemberMetricsFromText('etcd_server_has_leader{x="1" 1\n')).to.throw(PromTextError, /line 1/);
+  it("rejects a malformed line of a family it reads; skips the group after another family's TYPE line unread, up to the next comment", () => {
+    expect(() => extractMemberMetricsFromText('etcd_server_has_leader{x="1" 1\n')).to.throw(
+      PromTextError,
+      /line 1/,
+    );
     expect(() => extractMemberMetricsFromText('etcd_server_has_leader abc\n')).to.throw(PromTextError);
-    expect(extractMemberMetricsFromText('# TYPE skipped gauge\nskipped{broken 1\netcd_server_has_leader 1\n')).to.deep.equal({});
-    expect(extractMemberMetricsFromText('# TYPE skipped gauge\nskipped{broken 1\n# TYPE etcd_server_has_leader gauge\netcd_server_has_leader 1\n')).to.deep.equal({ hasLeader: 1 });
+    expect(
+      extractMemberMetricsFromText('# TYPE skipped gauge\nskipped{broken 1\netcd_server_has_leader 1\n'),
+    ).to.deep.equal({});
+    expect(
+      extractMemberMetricsFromText(
+        '# TYPE skipped gauge\nskipped{broken 1\n# TYPE etcd_server_has_leader gauge\netcd_server_has_leader 1\n',
+      ),
+    ).to.deep.equal({ hasLeader: 1 });
   });
 });
 
 describe('histogram arithmetic', () => {
-  const a = { buckets: [[0.005, 8], [0.01, 9], [Infinity, 9]] as Array<[number, number]>, count: 9, sum: 0.02 };
-  const b = { buckets: [[0.005, 8], [0.01, 19], [Infinity, 20]] as Array<[number, number]>, count: 20, sum: 0.2 };
+  const a = {
+    buckets: [
+      [0.005, 8],
+      [0.01, 9],
+      [Infinity, 9],
+    ] as Array<[number, number]>,
+    count: 9,
+    sum: 0.02,
+  };
+  const b = {
+    buckets: [
+      [0.005, 8],
+      [0.01, 19],
+      [Infinity, 20],
+    ] as Array<[number, number]>,
+    count: 20,
+    sum: 0.2,
+  };
 
   it('takes the interval delta and its p99 like histogram_quantile', () => {
     const d = histogramDelta(a, b);
     expect(d.count).to.equal(11);
-    expect(d.buckets).to.deep.equal([[0.005, 0], [0.01, 10], [Infinity, 11]]);
+    expect(d.buckets).to.deep.equal([
+      [0.005, 0],
+      [0.01, 10],
+      [Infinity, 11],
+    ]);
     // rank 10.89 falls in +Inf bucket → highest finite bound
     expect(histogramQuantile(0.99, d)).to.equal(0.01);
     expect(histogramQuantile(0.5, d)).to.be.closeTo(0.005 + 0.005 * (5.5 / 10), 1e-9);
@@ -155,6 +216,10 @@ describe('histogram arithmetic', () => {
   });
 
   it('sums members', () => {
-    expect(sumHistograms([a, a])!.buckets).to.deep.equal([[0.005, 16], [0.01, 18], [Infinity, 18]]);
+    expect(sumHistograms([a, a])!.buckets).to.deep.equal([
+      [0.005, 16],
+      [0.01, 18],
+      [Infinity, 18],
+    ]);
   });
 });

@@ -30,7 +30,9 @@ class FakeClock implements Timers {
   advance(ms: number): void {
     const until = this.now + ms;
     for (;;) {
-      const due = [...this.pending.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+      const due = [...this.pending.entries()]
+        .filter(([, t]) => t.at <= until)
+        .sort((a, b) => a[1].at - b[1].at)[0];
       if (!due) break;
       this.pending.delete(due[0]);
       this.now = due[1].at;
@@ -43,7 +45,9 @@ class FakeClock implements Timers {
 describe('backoff', () => {
   it('doubles from the base per failure in a row, up to the cap, per key', () => {
     const b = new Backoff({ baseMs: 5, maxMs: 1000 });
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 9].map(() => b.next('a'))).to.deep.equal([5, 10, 20, 40, 80, 160, 320, 640, 1000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9].map(() => b.next('a'))).to.deep.equal([
+      5, 10, 20, 40, 80, 160, 320, 640, 1000,
+    ]);
     expect(b.next('a')).to.equal(1000);
     expect(b.next('b')).to.equal(5);
     expect(b.failures('a')).to.equal(10);
@@ -64,7 +68,12 @@ describe('backoff', () => {
 });
 
 describe('work queue retries', () => {
-  function setup(failUntil: Map<string, number>): { q: WorkQueue; clock: FakeClock; runs: string[]; errors: Array<[string, number, number]> } {
+  function setup(failUntil: Map<string, number>): {
+    q: WorkQueue;
+    clock: FakeClock;
+    runs: string[];
+    errors: Array<[string, number, number]>;
+  } {
     const clock = new FakeClock();
     const runs: string[] = [];
     const errors: Array<[string, number, number]> = [];
@@ -140,7 +149,12 @@ describe('work queue retries', () => {
   });
 
   it('keys back off independently; a success of one leaves the other alone', async () => {
-    const { q, clock, runs } = setup(new Map([['a', 3], ['b', 1]]));
+    const { q, clock, runs } = setup(
+      new Map([
+        ['a', 3],
+        ['b', 1],
+      ]),
+    );
     q.add('a');
     q.add('b');
     await q.idle();

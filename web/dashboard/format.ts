@@ -3,6 +3,7 @@
  * An absent figure is shown as an em dash, never as 0.
  */
 import type { HistoryPoint, Phase } from './types.js';
+import type { LatencyStatus } from '../../src/crd/types.js';
 
 export const DASH = '—';
 
@@ -193,15 +194,10 @@ export function absentLatencyText(
 }
 
 /** The latency part of a status that labels its figures (see LatencyStatus in src/crd/types.ts). */
-export interface LatencyFigures {
-  readP99Ms?: number;
-  readP99Kind?: 'p99' | 'max';
-  readSamples?: number;
-  writeP99Ms?: number;
-  writeP99Kind?: 'p99' | 'max';
-  writeSamples?: number;
-  notes?: string[];
-}
+export type LatencyFigures = Pick<
+  LatencyStatus,
+  'readP99Ms' | 'readP99Kind' | 'readSamples' | 'writeP99Ms' | 'writeP99Kind' | 'writeSamples' | 'notes'
+>;
 
 /**
  * What a read/write figure is, under it: "last interval" (the members' histograms), "slowest of 40 requests"

@@ -1,13 +1,31 @@
 import { expect } from 'chai';
-import { MEMBER_PROBE_CALLS, PROBE_ERROR_REASONS, probeErrors, type ClusterObservation } from '../../../src/etcd/observation.js';
+import {
+  MEMBER_PROBE_CALLS,
+  PROBE_ERROR_REASONS,
+  probeErrors,
+  type ClusterObservation,
+} from '../../../src/etcd/observation.js';
 
 describe('the probe-call table', () => {
   it('names every call once, and every reason label of etcd_monitor_probe_errors_total', () => {
-    expect(MEMBER_PROBE_CALLS.map((c) => c.label)).to.deep.equal(['status', 'health', 'alarms', 'metrics', 'write probe']);
-    expect(PROBE_ERROR_REASONS).to.deep.equal(['status', 'health', 'alarms', 'metrics', 'write', 'member_list']);
+    expect(MEMBER_PROBE_CALLS.map((c) => c.label)).to.deep.equal([
+      'status',
+      'health',
+      'alarms',
+      'metrics',
+      'write probe',
+    ]);
+    expect(PROBE_ERROR_REASONS).to.deep.equal([
+      'status',
+      'health',
+      'alarms',
+      'metrics',
+      'write',
+      'member_list',
+    ]);
   });
 
-  it('lists a round\'s failed calls, member calls first, then the member list', () => {
+  it("lists a round's failed calls, member calls first, then the member list", () => {
     const o: ClusterObservation = {
       time: 0,
       members: [
