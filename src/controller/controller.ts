@@ -408,7 +408,7 @@ export class Controller {
                 restoreTest: plan.backup.restoreTest
                   ? (findRestoreTools() ?? {
                       missing:
-                        'verify.restoreTest needs etcd and etcdutl on the operator PATH (a restore Job is not implemented yet)',
+                        'verify.restoreTest needs etcd and etcdutl on the operator PATH; the shipped image has neither, and the operator does not run the test as a Job',
                     })
                   : undefined,
               }
