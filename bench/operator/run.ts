@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { crdYaml } from '../../src/crd/generate.js';
 import { firstRoundPlan } from '../../src/monitor/schedule.js';
 import {
   createKubeClient,
@@ -23,6 +22,7 @@ import {
 import { machineBasics, procRssBytes } from '../lib/proc.js';
 import { startControlPlane, toolPath, type ControlPlane } from '../../test/helpers/controlPlane.js';
 import { EtcdCluster } from '../../test/helpers/etcdCluster.js';
+import { installEtcdMonitorCrd } from '../../test/helpers/operator.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { startProcess, stopProcess, waitFor } from '../../test/helpers/procs.js';
 import {
@@ -76,23 +76,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     [cp, etcd] = await Promise.all([startControlPlane(), EtcdCluster.start({ size: 3 })]);
     o.onTempDir?.(cp.dir);
     o.onTempDir?.(etcd.dataRoot);
-    fs.writeFileSync(path.join(tmp, 'crd.yaml'), crdYaml());
-    const crd = await cp.kubectl(['apply', '-f', path.join(tmp, 'crd.yaml')]);
-    if (crd.code !== 0) throw new Error(`applying the CRD failed: ${crd.stderr}`);
-    await waitFor(
-      'CRD established',
-      async () =>
-        (
-          await cp!.kubectl([
-            'wait',
-            '--for=condition=Established',
-            '--timeout=20s',
-            'crd/etcdmonitors.etcdmonitor.dev',
-          ])
-        ).code === 0,
-      30_000,
-      500,
-    );
+    await installEtcdMonitorCrd(cp, tmp);
     const nsr = await cp.kubectl(['create', 'namespace', ns]);
     if (nsr.code !== 0) throw new Error(`creating namespace ${ns} failed: ${nsr.stderr}`);
     const version = await cp.kubectl(['version', '-o', 'json']);

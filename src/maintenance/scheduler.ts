@@ -308,7 +308,8 @@ export class MaintenanceScheduler {
   private async runDefragNow(now: Date, clients: MemberClient[]): Promise<void> {
     const d = this.cfg.defragmentation!;
     const members = await probeMembers(clients, this.cfg.timeoutMs);
-    const plan = planDefrag(members, d, this.running === 'backup');
+    // Runs are one at a time per cluster (start()), so no backup of this cluster is running now.
+    const plan = planDefrag(members, d, false);
     const time = iso(now);
     if (!plan.run) {
       this.maintenance.lastDefragmentationResult = {
