@@ -12,6 +12,8 @@ for pkg in "$@"; do
     alertmanager) command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager) ;;
     chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
     openssl) command -v openssl >/dev/null 2>&1 || need+=(openssl) ;;
+    # The advice tests slow a member's fsyncs with strace (test/helpers/faults.ts).
+    strace) command -v strace >/dev/null 2>&1 || need+=(strace) ;;
     # The container tests: Debian's Docker engine and docker-compose 1.29 (scripts/docker-engine.sh), and
     # debootstrap for the offline test base image (scripts/images.sh).
     docker)

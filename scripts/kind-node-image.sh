@@ -10,7 +10,7 @@
 #                                       default CNI and StorageClass manifests, and these images preloaded
 #                                       into its containerd (each a one-layer image made here, no registry):
 #       registry.k8s.io/kube-{apiserver,controller-manager,scheduler,proxy}:v1.34.4   (tools/kube)
-#       registry.k8s.io/etcd:3.6.5-0                                                  (tools/etcdkind)
+#       registry.k8s.io/etcd:3.6.5-0          (tools/etcdkind; + etcdctl, etcdutl from tools/etcd36, etcdutl36)
 #       registry.k8s.io/coredns/coredns:v1.12.1                                       (tools/coredns)
 #       etcd-monitor.local/pause:catatonit          Debian's catatonit -P, containerd's sandbox image
 #       etcd-monitor.local/busybox:bookworm         Debian's busybox-static: CNI installer, storage helper
@@ -70,7 +70,7 @@ NODE_IMAGE="etcd-monitor-kind/node:$KUBE_VERSION"
 LOCALPATH_IMAGE="etcd-monitor.local/local-path-provisioner:$LOCALPATH_VERSION"
 
 # --- the Go-built binaries (cached by scripts/build-tools.sh) ------------------------------------------
-BINARIES="kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd-kind crictl coredns local-path-provisioner"
+BINARIES="kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd-kind etcdctl-3.6 etcdutl-3.6 crictl coredns local-path-provisioner"
 bin() { readlink -f "$repo/.cache/bin/$1"; }
 
 # --- base: the Debian rootfs -----------------------------------------------------------------------
@@ -155,7 +155,18 @@ build_images() { # DIR: writes DIR/*.tar
   for c in kube-apiserver kube-controller-manager kube-scheduler; do
     binary_image "$d/$c.tar" "registry.k8s.io/$c:$KUBE_VERSION" "$(bin "$c")" "$c"
   done
-  binary_image "$d/etcd.tar" "registry.k8s.io/etcd:${ETCD_VERSION#v}-0" "$(bin etcd-kind)" etcd
+  # etcd, with etcdctl and etcdutl beside it in /usr/local/bin as in the real image (no shell): the operator's
+  # restore-test Job runs etcdutl and etcd from it. etcdctl/etcdutl are the pinned 3.6 ones (tools/etcd36,
+  # tools/etcdutl36), a later 3.6 patch than the server.
+  s=$(mktemp -d "$cache/.stage-XXXXXX"); tmps+=("$s")
+  mkdir -p "$s/usr/local/bin" "$s/tmp" "$s/etc"; chmod 1777 "$s/tmp"
+  install -m 0755 "$(bin etcd-kind)" "$s/usr/local/bin/etcd"
+  install -m 0755 "$(bin etcdctl-3.6)" "$s/usr/local/bin/etcdctl"
+  install -m 0755 "$(bin etcdutl-3.6)" "$s/usr/local/bin/etcdutl"
+  printf 'root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' >"$s/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' >"$s/etc/group"
+  archive "$d/etcd.tar" "registry.k8s.io/etcd:${ETCD_VERSION#v}-0" "$s" \
+    '{"Env":["PATH=/usr/local/bin:/usr/bin:/bin"],"Entrypoint":["/usr/local/bin/etcd"]}'
   binary_image "$d/local-path-provisioner.tar" "$LOCALPATH_IMAGE" "$(bin local-path-provisioner)" local-path-provisioner
   # CoreDNS: /coredns, as kubeadm's Deployment expects of the image.
   s=$(mktemp -d "$cache/.stage-XXXXXX"); tmps+=("$s")

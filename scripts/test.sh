@@ -4,7 +4,7 @@
 # Docker engine (the guide's compose stack, the chart on kind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh prometheus alertmanager openssl chromium docker debootstrap
+bash scripts/install-deps.sh prometheus alertmanager openssl strace chromium docker debootstrap
 # Pinned Go-built binaries (cached in ~/.cache/etcd-monitor; minutes on a fresh machine, seconds warm).
 bash scripts/build-tools.sh
 # The Docker engine: the running one, or a dockerd started here and stopped again when the tests end.

@@ -1,7 +1,10 @@
 /**
  * `npm run bench:compare`: etcd-monitor's benchmark against etcd's own tools/benchmark
  * (.cache/bin/etcd-benchmark), alternately, with identical parameters, on one fresh 3-member etcd.
- * Writes bench/results/benchmark-vs-etcd.json: both throughputs, the ratio and the machine.
+ * Writes bench/results/benchmark-vs-etcd.json: both throughputs, the ratio, the machine, and each tool's
+ * CPU per request: the CPU time (user + system) of its whole process — start-up, connections, the timed
+ * requests, cleanup — as bash's `times` reports for a child, divided by the timed requests. Unlike
+ * requests/sec it hardly depends on what else loads the machine.
  *
  *   node --import tsx scripts/bench-compare.ts [--reps=3] [--ops=20000] [--clients=50] [--conns=5] [--value-size=256]
  *
@@ -46,6 +49,22 @@ if (!fs.existsSync(ETCD_BENCHMARK))
   throw new Error(`${ETCD_BENCHMARK} not found (build etcd's tools/benchmark first)`);
 if (!fs.existsSync(OURS)) throw new Error(`${OURS} not found: npm run build`);
 
+/** Run a command under bash and return its output and the CPU seconds it used (bash's `times`, children line). */
+async function timed(
+  cmd: string,
+  args: string[],
+): Promise<{ stdout: string; stderr: string; cpuSeconds: number }> {
+  const script = '"$@"; rc=$?; times >&2; exit $rc';
+  const { stdout, stderr } = await execFileP('bash', ['-c', script, 'bash', cmd, ...args], {
+    maxBuffer: 64 << 20,
+  });
+  const lines = stderr.trimEnd().split('\n');
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines.at(-1) ?? '');
+  if (!m) throw new Error(`no CPU times from bash:\n${stderr.slice(-500)}`);
+  const cpuSeconds = Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+  return { stdout, stderr: lines.slice(0, -2).join('\n'), cpuSeconds };
+}
+
 /** etcd's report line "Requests/sec:\t8100.1234". */
 function etcdRps(out: string): number {
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
@@ -64,22 +83,29 @@ try {
     tool: 'etcd-monitor' | 'etcd';
     op: 'put' | 'range';
     requestsPerSecond: number;
+    cpuMicrosPerRequest: number;
   }> = [];
   const record = (r: (typeof runs)[number]): void => {
     runs.push(r);
     process.stderr.write(`${JSON.stringify(r)}\n`);
   };
-  const ours = async (args: string[]): Promise<number> => {
-    const { stdout } = await execFileP(process.execPath, [OURS, 'benchmark', ...common, '--json', ...args], {
-      maxBuffer: 64 << 20,
-    });
+  type Measured = { requestsPerSecond: number; cpuMicrosPerRequest: number };
+  const perRequest = (cpuSeconds: number): number => Math.round((cpuSeconds * 1e6) / p.ops);
+  const ours = async (args: string[]): Promise<Measured> => {
+    const { stdout, cpuSeconds } = await timed(process.execPath, [
+      OURS,
+      'benchmark',
+      ...common,
+      '--json',
+      ...args,
+    ]);
     const r = JSON.parse(stdout) as { requestsPerSecond: number; failed: number };
     if (r.failed) throw new Error(`etcd-monitor benchmark: ${r.failed} requests failed`);
-    return r.requestsPerSecond;
+    return { requestsPerSecond: r.requestsPerSecond, cpuMicrosPerRequest: perRequest(cpuSeconds) };
   };
-  const theirs = async (args: string[]): Promise<number> => {
-    const { stdout, stderr } = await execFileP(ETCD_BENCHMARK, [...common, ...args], { maxBuffer: 64 << 20 });
-    return etcdRps(stdout + stderr);
+  const theirs = async (args: string[]): Promise<Measured> => {
+    const { stdout, stderr, cpuSeconds } = await timed(ETCD_BENCHMARK, [...common, ...args]);
+    return { requestsPerSecond: etcdRps(stdout + stderr), cpuMicrosPerRequest: perRequest(cpuSeconds) };
   };
   for (let rep = 1; rep <= Number(flags.reps); rep++) {
     const putArgs = [`--key-size=${p.keySize}`, `--key-space-size=${p.keySpace}`];
@@ -87,36 +113,31 @@ try {
       rep,
       tool: 'etcd-monitor',
       op: 'put',
-      requestsPerSecond: await ours([
-        '--type=write',
-        `--ops=${p.ops}`,
-        `--value-size=${p.valueSize}`,
-        ...putArgs,
-      ]),
+      ...(await ours(['--type=write', `--ops=${p.ops}`, `--value-size=${p.valueSize}`, ...putArgs])),
     });
     record({
       rep,
       tool: 'etcd',
       op: 'put',
-      requestsPerSecond: await theirs(['put', `--total=${p.ops}`, `--val-size=${p.valueSize}`, ...putArgs]),
+      ...(await theirs(['put', `--total=${p.ops}`, `--val-size=${p.valueSize}`, ...putArgs])),
     });
     record({
       rep,
       tool: 'etcd-monitor',
       op: 'range',
-      requestsPerSecond: await ours([
+      ...(await ours([
         '--type=read',
         `--ops=${p.ops}`,
         `--value-size=${p.valueSize}`,
         '--key-space-size=1',
         '--consistency=l',
-      ]),
+      ])),
     });
     record({
       rep,
       tool: 'etcd',
       op: 'range',
-      requestsPerSecond: await theirs(['range', rangeKey, `--total=${p.ops}`, '--consistency=l']),
+      ...(await theirs(['range', rangeKey, `--total=${p.ops}`, '--consistency=l'])),
     });
     const rev = JSON.parse(
       await cluster.etcdctl(['endpoint', 'status', '-w', 'json'], [cluster.endpoints[0]!]),
@@ -125,16 +146,18 @@ try {
   }
   const summary = Object.fromEntries(
     (['put', 'range'] as const).map((op) => {
-      const o = median(
-        runs.filter((r) => r.op === op && r.tool === 'etcd-monitor').map((r) => r.requestsPerSecond),
-      );
-      const e = median(runs.filter((r) => r.op === op && r.tool === 'etcd').map((r) => r.requestsPerSecond));
+      const of = (tool: string, k: keyof Measured): number =>
+        median(runs.filter((r) => r.op === op && r.tool === tool).map((r) => r[k]));
+      const o = of('etcd-monitor', 'requestsPerSecond');
+      const e = of('etcd', 'requestsPerSecond');
       return [
         op,
         {
           etcdMonitorRequestsPerSecond: o,
           etcdRequestsPerSecond: e,
           ratio: Math.round((o / e) * 1000) / 1000,
+          etcdMonitorCpuMicrosPerRequest: of('etcd-monitor', 'cpuMicrosPerRequest'),
+          etcdCpuMicrosPerRequest: of('etcd', 'cpuMicrosPerRequest'),
         },
       ];
     }),
@@ -145,7 +168,9 @@ try {
     etcd: (await cluster.etcdctl(['version'])).split('\n')[0],
     etcdBenchmark: ETCD_BENCHMARK,
     parameters: p,
-    note: 'ratio = etcd-monitor / etcd (median requests/sec over the reps); both tools and the 3 members share this host',
+    note:
+      'ratio = etcd-monitor / etcd (median requests/sec over the reps); both tools and the 3 members share this host. ' +
+      "cpuMicrosPerRequest: CPU (user + system) of the tool's whole process (start-up, connections, requests, cleanup) / timed requests",
     summary,
     runs,
   };

@@ -17,6 +17,10 @@ export interface ScaleOptions {
   timeoutMs: number;
   /** Scrape each member's /metrics (the EtcdMonitor default). */
   memberMetrics: boolean;
+  /** The members' /metrics URLs, parallel to `targets` (default <endpoint>/metrics): e.g. a MetricsReplay. */
+  metricsUrls?: string[][];
+  /** Ask for gzip /metrics (the default, true); false measures the uncompressed scrape. */
+  metricsGzip?: boolean;
   /** Extra settling time after every cluster has completed its first round. */
   settleMs: number;
   /** The measured window. */
@@ -39,6 +43,9 @@ export interface ScaleResult {
   intervalMs: number;
   timeoutMs: number;
   memberMetrics: boolean;
+  /** Where the members' /metrics came from, and whether gzip was asked for (with member /metrics). */
+  metricsSource?: 'etcd' | 'replay';
+  metricsGzip?: boolean;
   /** Node flags the worker ran with besides --expose-gc (e.g. a heap limit). */
   nodeFlags: string[];
   historyPointsPerCluster: number;

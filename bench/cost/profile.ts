@@ -9,7 +9,8 @@ export function costProfileCategory(n: CpuProfileNode): string {
   if (/protobufjs|\/long\//.test(url)) return 'protobuf encode/decode';
   if (/@grpc\/grpc-js/.test(url)) return 'grpc-js';
   if (/prom-client/.test(url)) return 'prom-client';
-  if (/src\/etcd\/(promtext|memberMetrics)/.test(url)) return 'etcd-monitor: member /metrics parsing';
+  if (/src\/etcd\/(promtext|memberMetrics|memberSnapshot)/.test(url))
+    return 'etcd-monitor: member /metrics parsing';
   if (
     /src\/etcd\/scrape|node:_http|node:http|node:internal\/http|node:net|node:internal\/stream/.test(url) &&
     !/http2/.test(url)

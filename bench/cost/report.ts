@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { ProbeRoundResult } from './probeRound.js';
 import type { ScaleResult } from './measure.js';
 import { r3 } from './quantiles.js';
+import type { RepeatSummary } from './repeats.js';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -37,6 +38,8 @@ export const COST_TARGETS: CostTargets = { coresAt1000: 0.5, rssMiBAt1000: 300, 
 export interface ScaleRow extends ScaleResult {
   /** CPU the real etcd members used over the window (all of them together), in cores. */
   etcdCores?: number;
+  /** CPU of the parent process (the MetricsReplay serving the members' /metrics) over the window. */
+  replayCores?: number;
   loadavgAfter: number[];
 }
 
@@ -74,6 +77,8 @@ export interface CostReport {
     withMemberMetrics?: { cores: number; fromClusters: number };
     withoutMemberMetrics?: { cores: number; fromClusters: number };
   };
+  /** The same row run several times (`--repeat`): the spread of its CPU and RSS. */
+  repeats?: RepeatSummary[];
   /** What limits the figures, in words (filled in by whoever ran it; see docs). */
   notes?: string[];
 }
@@ -144,10 +149,18 @@ export function formatCostSummary(r: CostReport): string {
         `  ${pad(s.clusters, 5)} ${pad(s.memberMetrics ? 'yes' : 'no', 7)} ${pad(s.cpu.cores.toFixed(3), 6)} ${pad(s.cpu.msPerClusterRound.toFixed(2), 8)} ${pad(s.memory.rssMiB.max.toFixed(0), 8)} ${pad(s.memory.heapUsedMiB.toFixed(0), 6)} ` +
           `${pad(s.eventLoopDelayMs.p99.toFixed(1), 8)} ${pad(s.eventLoopUtilization.toFixed(2), 5)} ${pad(s.rounds.durationMs?.p50.toFixed(1) ?? '-', 9)} ${pad(s.rounds.durationMs?.p99.toFixed(1) ?? '-', 7)} ` +
           `${pad(`${s.rounds.withErrors}/${s.rounds.count}`, 7)} ${pad(s.render.metrics.ms.p50.toFixed(1), 11)} ${pad(s.render.clustersJson.ms.p50.toFixed(1), 11)} ${pad(s.etcdCores?.toFixed(2) ?? '-', 10)}` +
+          (s.metricsSource === 'replay' ? `  (replayed /metrics, ${s.replayCores ?? '?'} cores)` : '') +
+          (s.metricsGzip === false ? '  (uncompressed /metrics)' : '') +
           (s.nodeFlags.length ? `  (${s.nodeFlags.join(' ')})` : '') +
           (s.saturated ? '  SATURATED' : ''),
       );
     }
+    for (const g of r.repeats ?? [])
+      out.push(
+        `  ${g.clusters} clusters${g.memberMetrics ? '' : ' without member /metrics'}${g.metricsGzip === false ? ' (uncompressed)' : ''}${g.nodeFlags.length ? ` (${g.nodeFlags.join(' ')})` : ''}, ${g.runs} runs: ` +
+          `cores ${g.cores.min}–${g.cores.max} (median ${g.cores.median}), RSS max ${g.rssMaxMiB.min}–${g.rssMaxMiB.max} MiB (median ${g.rssMaxMiB.median})` +
+          (g.saturatedRuns ? `, ${g.saturatedRuns} saturated` : ''),
+      );
     if (r.scale.some((s) => s.saturated))
       out.push(
         '  SATURATED: the process could not keep up on this machine (see ScaleResult.saturated); not a steady state.',

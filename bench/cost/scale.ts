@@ -69,7 +69,16 @@ export async function runScale(o: ScaleOptions, hooks: ScaleHooks = {}): Promise
       members += eps.length;
       const name = `bench/cluster-${String(i).padStart(width, '0')}`;
       // Its own prober: its own gRPC channels and HTTP requests, as a separate cluster would need.
-      const prober = new EtcdProber(eps, {}, { timeoutMs: o.timeoutMs, metrics: o.memberMetrics });
+      const prober = new EtcdProber(
+        eps,
+        {},
+        {
+          timeoutMs: o.timeoutMs,
+          metrics: o.memberMetrics,
+          metricsUrls: o.metricsUrls?.[i % targets.length],
+          metricsGzip: o.metricsGzip,
+        },
+      );
       const mon = new ClusterMonitor(
         { name, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs, thresholds: DEFAULT_THRESHOLDS },
         prober,
@@ -208,6 +217,9 @@ export async function runScale(o: ScaleOptions, hooks: ScaleHooks = {}): Promise
       intervalMs: o.intervalMs,
       timeoutMs: o.timeoutMs,
       memberMetrics: o.memberMetrics,
+      ...(o.memberMetrics
+        ? { metricsSource: o.metricsUrls ? 'replay' : 'etcd', metricsGzip: o.metricsGzip !== false }
+        : {}),
       nodeFlags: o.nodeFlags ?? [],
       historyPointsPerCluster: historyPoints,
       windowSeconds: r3(ws),

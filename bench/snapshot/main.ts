@@ -2,7 +2,9 @@
  * `npm run bench:snapshot` (part of `npm run bench`): `etcd-monitor snapshot save` against etcd's own
  * `etcdctl snapshot save` on the same ≥ 500 MiB database of a real etcd 3.5 on loopback, alternating,
  * as whole processes. Records each run's wall time, throughput and peak RSS, and our RSS growth: the
- * peak on the big DB minus the peak on an empty one (the streaming design's promise: < 64 MiB).
+ * peak on the big DB minus the peak on an empty one (the streaming design's promise: < 64 MiB). Also
+ * what a whole-process time includes besides the transfer: our CLI's start-up (`--version`, same module
+ * graph), and the load average around the runs (other work on the machine skews every figure).
  * Writes bench/results/snapshot.json.
  *
  *   node --import tsx scripts/bench-snapshot.ts [--reps=3] [--db-mib=520]
@@ -98,6 +100,13 @@ async function saveWith(tool: Run['tool'], endpoint: string, file: string): Prom
   };
 }
 
+/** Median wall time of `etcd-monitor --version`: Node start-up plus loading the CLI's modules. */
+async function startupSeconds(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) times.push((await timed(process.execPath, [CLI, '--version'])).seconds);
+  return median(times);
+}
+
 async function main(): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error('run `npm run build` first (dist/cli/main.js is missing)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-bench-snap-'));
@@ -119,6 +128,8 @@ async function main(): Promise<void> {
     console.log(`baseline (empty DB): peak RSS ${baseline.peakRssMiB.toFixed(0)} MiB`);
     console.log(`filling ${dbMiB} MiB …`);
     await fill(big.endpoints[0]!, dbMiB);
+    const startup = await startupSeconds();
+    const loadBefore = os.loadavg()[0]!;
     const runs: Run[] = [];
     for (let i = 0; i < reps; i++) {
       for (const tool of i % 2 === 0
@@ -140,6 +151,10 @@ async function main(): Promise<void> {
       etcdctlMedianMiBPerSecond: median(theirs.map((r) => r.mibPerSecond)),
       oursPeakRssMiB: Math.max(...ours.map((r) => r.peakRssMiB)),
       oursRssGrowthMiB: Math.max(...ours.map((r) => r.peakRssMiB)) - baseline.peakRssMiB,
+      // Each rep's own ratio (its etcdctl run over its etcd-monitor run): the spread behind the median.
+      throughputRatioPerRep: ours.map((r, i) => theirs[i]!.seconds / r.seconds),
+      oursStartupSeconds: startup,
+      loadAverage1m: { before: loadBefore, after: os.loadavg()[0]! },
       targets: { throughputRatioAtLeast: 0.8, rssGrowthMiBBelow: 64 },
     };
     const out = {

@@ -12,6 +12,8 @@ export function clusterSummary(m: ClusterMonitor): Record<string, unknown> {
     dbSize: s?.summary.dbSize ?? null,
     latency: s?.summary.latency ?? null,
     lastProbeTime: s?.lastProbeTime ?? null,
+    /** status.summary.advice: "0", or "3 (1 warning)" (SPEC §10). */
+    advice: s?.summary.advice ?? null,
   };
 }
 
@@ -41,6 +43,9 @@ export function currentFigures(r: RoundResult): Record<string, unknown> {
     dbQuotaBytes: s.dbQuotaBytes ?? null,
     dbQuotaUsedPercent: s.dbQuotaUsedPercent ?? null,
     alarms: s.alarms,
+    /** SPEC §10: the capacity trends and the active advice, as in the status. */
+    capacity: s.capacity ?? null,
+    advice: s.advice ?? [],
     members: r.evaluation.members.map((m) => ({
       name: m.name,
       id: m.id,

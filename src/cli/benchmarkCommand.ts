@@ -27,7 +27,9 @@ import {
   type Values,
 } from './args.js';
 import { runCommand } from './command.js';
+import { THRESHOLD_FLAG_NAMES } from './thresholdFlags.js';
 import type { Io } from './io.js';
+import { withInterrupt } from './interrupt.js';
 import { BENCHMARK_USAGE } from './usage.js';
 
 export const BENCHMARK_FLAGS = {
@@ -106,9 +108,7 @@ const MONITOR_ONLY = [
   'no-member-metrics',
   'metrics-urls',
   'write-probe',
-  'latency-warning-ms',
-  'db-quota-warning-percent',
-  'leader-changes-warning-per-hour',
+  ...THRESHOLD_FLAG_NAMES,
 ];
 
 /**
@@ -170,45 +170,28 @@ async function execute(
     throw e;
   }
   // Ctrl-C / SIGTERM: stop issuing requests, clean up, report what ran. A second Ctrl-C exits at once.
-  const ac = new AbortController();
-  let interrupts = 0;
-  const onSignal = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      io.err(
-        `\n${who}: interrupted; waiting for requests in flight (at most ${opts.timeoutMs}ms) and deleting the benchmark keys (Ctrl-C again to quit now)`,
-      );
-      ac.abort();
-    } else {
-      process.exit(130);
+  const notice = `\n${who}: interrupted; waiting for requests in flight (at most ${opts.timeoutMs}ms) and deleting the benchmark keys (Ctrl-C again to quit now)`;
+  const resolved = opts;
+  return withInterrupt(io, notice, outer, async (signal) => {
+    const progress = new ProgressBar(process.stderr);
+    try {
+      const report = await runBenchmark(resolved, conn, {
+        signal,
+        progress,
+        warn: (m) => io.err(`${who}: warning: ${m}`),
+      });
+      io.out(json ? JSON.stringify(report, null, 2) : renderText(report));
+      if (!report.cleanup.ok)
+        io.err(
+          `${who}: could not delete the benchmark keys under ${report.parameters.prefix}: ${report.cleanup.error ?? ''}`,
+        );
+      return exitCodeFor(report);
+    } catch (e) {
+      if (e instanceof BenchmarkError) {
+        io.err(`${who}: ${e.message}`);
+        return 1;
+      }
+      throw e;
     }
-  };
-  const onOuter = (): void => ac.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  outer?.addEventListener('abort', onOuter, { once: true });
-  const progress = new ProgressBar(process.stderr);
-  try {
-    const report = await runBenchmark(opts, conn, {
-      signal: ac.signal,
-      progress,
-      warn: (m) => io.err(`${who}: warning: ${m}`),
-    });
-    io.out(json ? JSON.stringify(report, null, 2) : renderText(report));
-    if (!report.cleanup.ok)
-      io.err(
-        `${who}: could not delete the benchmark keys under ${report.parameters.prefix}: ${report.cleanup.error ?? ''}`,
-      );
-    return exitCodeFor(report);
-  } catch (e) {
-    if (e instanceof BenchmarkError) {
-      io.err(`${who}: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    outer?.removeEventListener('abort', onOuter);
-  }
+  });
 }

@@ -8,8 +8,9 @@ import { MAIN_USAGE } from './usage.js';
 import { runMonitor } from './monitorCommand.js';
 import { runStatus } from './statusCommand.js';
 import { runBenchmarkCommand } from './benchmarkCommand.js';
-import { runOperator } from './operatorCommand.js';
 import { runSnapshot } from './snapshotCommand.js';
+import { runCheck } from './checkPerfCommand.js';
+import { runAdvise } from './adviseCommand.js';
 
 export type { Io };
 
@@ -38,10 +39,18 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await runStatus(rest, io);
       case 'benchmark':
         return await runBenchmarkCommand(rest, io);
-      case 'operator':
+      case 'operator': {
+        // Loaded only here: the operator pulls in @kubernetes/client-node (~80 MiB of RSS), which the
+        // standalone monitor and the other subcommands never need (test/integration/lazy-operator.test.ts).
+        const { runOperator } = await import('./operatorCommand.js');
         return await runOperator(rest, io);
+      }
       case 'snapshot':
         return await runSnapshot(rest, io);
+      case 'check':
+        return await runCheck(rest, io);
+      case 'advise':
+        return await runAdvise(rest, io);
       default:
         if (first.startsWith('-')) return await runMonitor(argv, io);
         throw new UsageError(`unknown command "${first}"`);

@@ -1,7 +1,7 @@
 /** Standalone flags for scheduled backups and defragmentation (SPEC §9) → a MaintenanceConfig. */
 import { parseDuration } from '../crd/duration.js';
 import type { MaintenanceConfig } from '../maintenance/scheduler.js';
-import { findRestoreTools } from '../maintenance/restoreTest.js';
+import { findRestoreTools, InProcessRestoreTester } from '../maintenance/restoreTest.js';
 import { parseSchedule, ScheduleError } from '../maintenance/schedule.js';
 import { LocalStore, S3Store, type SnapshotStore } from '../maintenance/stores.js';
 import { UsageError, choiceFlag, numberFlag, str, type Values } from './args.js';
@@ -96,7 +96,7 @@ export function maintenanceConfig(
       const tools = findRestoreTools(env);
       if (!tools)
         throw new UsageError('--backup-restore-test needs etcd and etcdutl (or a 3.4 etcdctl) on PATH');
-      cfg.backup.restoreTest = tools;
+      cfg.backup.restoreTest = new InProcessRestoreTester(tools, timeoutMs * 12);
     }
   } else if (backupFlags.length > 0) {
     throw new UsageError(`--${backupFlags[0]} needs --backup-schedule`);

@@ -1,7 +1,7 @@
 /** `etcd-monitor monitor` (standalone mode): one cluster, the HTTP API and /metrics. */
 import { ApiServer } from '../api/server.js';
 import { EtcdProber } from '../etcd/probe.js';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../health/evaluate.js';
+import type { Thresholds } from '../health/evaluate.js';
 import { createLogger, type LogFormat, type Logger } from '../log.js';
 import { MetricsExporter } from '../metrics/exporter.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
@@ -22,9 +22,9 @@ import { runCommand, startServing, waitForStop } from './command.js';
 import type { Io } from './io.js';
 import { MONITOR_USAGE } from './usage.js';
 import { MAINTENANCE_FLAGS, maintenanceConfig } from './maintenanceFlags.js';
+import { THRESHOLD_FLAGS, thresholdsFromFlags } from './thresholdFlags.js';
 import { MemberClient } from '../etcd/grpc.js';
 import { MaintenanceScheduler, type MaintenanceConfig } from '../maintenance/scheduler.js';
-import { SNAPSHOT_CHANNEL_OPTIONS } from '../maintenance/snapshot.js';
 
 export const MONITOR_FLAGS = {
   ...CONNECTION_FLAGS,
@@ -36,9 +36,7 @@ export const MONITOR_FLAGS = {
   'no-member-metrics': { type: 'boolean' },
   'metrics-urls': { type: 'string' },
   'write-probe': { type: 'boolean' },
-  'latency-warning-ms': { type: 'string' },
-  'db-quota-warning-percent': { type: 'string' },
-  'leader-changes-warning-per-hour': { type: 'string' },
+  ...THRESHOLD_FLAGS,
   'run-benchmark': { type: 'boolean' },
   'benchmark-type': { type: 'string' },
   'benchmark-ops': { type: 'string' },
@@ -72,23 +70,7 @@ export function standaloneConfig(v: Values, env: NodeJS.ProcessEnv): StandaloneC
     apiHost: str(v, 'api-host') ?? '0.0.0.0',
     apiPort: numberFlag(v, 'api-port', 8080, 0, 65535),
     apiToken: str(v, 'api-token') ?? env.ETCD_MONITOR_API_TOKEN,
-    thresholds: {
-      ...DEFAULT_THRESHOLDS,
-      latencyWarningMs: numberFlag(v, 'latency-warning-ms', DEFAULT_THRESHOLDS.latencyWarningMs, 0),
-      dbQuotaWarningPercent: numberFlag(
-        v,
-        'db-quota-warning-percent',
-        DEFAULT_THRESHOLDS.dbQuotaWarningPercent,
-        1,
-        100,
-      ),
-      leaderChangesWarningPerHour: numberFlag(
-        v,
-        'leader-changes-warning-per-hour',
-        DEFAULT_THRESHOLDS.leaderChangesWarningPerHour,
-        0,
-      ),
-    },
+    thresholds: thresholdsFromFlags(v),
     logLevel,
     logFormat,
   };
@@ -175,6 +157,7 @@ export async function startStandalone(
       intervalMs: cfg.interval,
       timeoutMs: conn.timeoutMs,
       thresholds: cfg.thresholds,
+      backupConfigured: cfg.maintenance?.backup !== undefined,
     },
     prober,
     log,
@@ -184,7 +167,7 @@ export async function startStandalone(
     const sched = new MaintenanceScheduler(
       cfg.maintenance,
       {
-        connect: () => conn.endpoints.map((e) => new MemberClient(e, conn.conn, SNAPSHOT_CHANNEL_OPTIONS)),
+        connect: () => conn.endpoints.map((e) => new MemberClient(e, conn.conn)),
         onEvent: (ev) => monitor.maintenanceEvent(ev),
       },
       new Date(),

@@ -5,6 +5,7 @@ import { Controller } from '../controller/controller.js';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../controller/kube.js';
 import { DEFAULT_LEASE, LeaderElector } from '../controller/leader.js';
 import { OperatorMetrics } from '../controller/metrics.js';
+import { shardFromPodName, shardLeaseName, type ShardSpec } from '../controller/shard.js';
 import { createLogger, type Logger } from '../log.js';
 import { MetricsExporter } from '../metrics/exporter.js';
 import { MonitorRegistry } from '../monitor/registry.js';
@@ -23,6 +24,9 @@ export const OPERATOR_FLAGS = {
   'leader-elect-renew-deadline': { type: 'string' },
   'leader-elect-retry-period': { type: 'string' },
   identity: { type: 'string' },
+  shard: { type: 'string' },
+  'total-shards': { type: 'string' },
+  'shard-from-pod-name': { type: 'boolean' },
   'api-host': { type: 'string' },
   'api-port': { type: 'string' },
   'api-token': { type: 'string' },
@@ -52,6 +56,38 @@ export interface OperatorConfig {
   heartbeatMs: number;
   secretRefreshMs: number;
   watchdogMs: number;
+  /** Probe only the EtcdMonitors this shard owns (undefined: all of them, one shard). */
+  shard?: ShardSpec;
+}
+
+/** --shard/--total-shards, or --shard-from-pod-name: the trailing StatefulSet ordinal of $POD_NAME mod total. */
+function shardConfig(v: Values, env: NodeJS.ProcessEnv): ShardSpec | undefined {
+  const fromPod = v['shard-from-pod-name'] === true;
+  const hasShard = str(v, 'shard') !== undefined;
+  const total = numberFlag(v, 'total-shards', 1, 1, 4096);
+  if (!Number.isInteger(total)) throw new UsageError(`--total-shards: expected an integer, got "${total}"`);
+  if (fromPod && hasShard) throw new UsageError('use either --shard or --shard-from-pod-name, not both');
+  if (str(v, 'total-shards') === undefined) {
+    if (hasShard || fromPod) throw new UsageError('--shard and --shard-from-pod-name need --total-shards');
+    return undefined;
+  }
+  let index = 0;
+  if (fromPod) {
+    const pod = env.POD_NAME;
+    if (!pod) throw new UsageError('--shard-from-pod-name needs $POD_NAME (the downward API)');
+    try {
+      index = shardFromPodName(pod, total);
+    } catch (e) {
+      throw new UsageError(`--shard-from-pod-name: ${(e as Error).message}`);
+    }
+  } else if (hasShard) {
+    index = numberFlag(v, 'shard', 0, 0, total - 1);
+    if (!Number.isInteger(index))
+      throw new UsageError(`--shard: expected an integer, got "${str(v, 'shard')}"`);
+  } else if (total > 1) {
+    throw new UsageError('--total-shards needs --shard or --shard-from-pod-name');
+  }
+  return total > 1 ? { index, total } : undefined;
 }
 
 export function operatorConfig(v: Values, env: NodeJS.ProcessEnv): OperatorConfig {
@@ -72,6 +108,7 @@ export function operatorConfig(v: Values, env: NodeJS.ProcessEnv): OperatorConfi
     heartbeatMs: durationFlag(v, 'status-heartbeat', 5 * 60_000),
     secretRefreshMs: durationFlag(v, 'secret-refresh-interval', 30_000),
     watchdogMs: durationFlag(v, 'watch-watchdog', 120_000),
+    shard: shardConfig(v, env),
   };
   if (cfg.renewDeadlineMs >= cfg.leaseDurationMs)
     throw new UsageError('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
@@ -102,6 +139,7 @@ export async function startOperator(
     exporter.registry,
     () => controller?.queueDepth ?? 0,
     () => registry.size,
+    cfg.shard,
   );
   const newController = (): Controller =>
     new Controller(kube, registry, log, metrics, {
@@ -111,6 +149,7 @@ export async function startOperator(
       heartbeatMs: cfg.heartbeatMs,
       secretRefreshMs: cfg.secretRefreshMs,
       watchdogMs: cfg.watchdogMs,
+      shard: cfg.shard,
     });
   let elector: LeaderElector | undefined;
   const startController = (): void => {
@@ -145,7 +184,7 @@ export async function startOperator(
       kube,
       {
         namespace: cfg.leaseNamespace,
-        name: 'etcd-monitor-operator',
+        name: shardLeaseName('etcd-monitor-operator', cfg.shard),
         identity: cfg.identity,
         leaseDurationMs: cfg.leaseDurationMs,
         renewDeadlineMs: cfg.renewDeadlineMs,
@@ -163,6 +202,7 @@ export async function startOperator(
     labelSelector: cfg.labelSelector,
     leaderElect: cfg.leaderElect,
     identity: cfg.identity,
+    shard: cfg.shard ? `${cfg.shard.index}/${cfg.shard.total}` : undefined,
     api: serving.listenUrl,
   });
   return {

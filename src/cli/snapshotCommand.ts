@@ -1,9 +1,15 @@
-/** `etcd-monitor snapshot save FILE` and `etcd-monitor snapshot verify FILE`. */
+/**
+ * `etcd-monitor snapshot save FILE` and `etcd-monitor snapshot verify FILE`; `fetch` and `count` are the
+ * operator's restore-test Job steps (controller/restoreJob.ts): an S3 object to a file, checked against its
+ * `.sha256`, and the key count of the scratch etcd the snapshot was restored into.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { MemberClient } from '../etcd/grpc.js';
 import { humanBytes } from '../health/format.js';
 import { pickMember } from '../maintenance/backup.js';
 import {
-  SNAPSHOT_CHANNEL_OPTIONS,
   saveSnapshotFile,
   verifySnapshotFile,
   type SavedSnapshot,
@@ -18,6 +24,7 @@ import {
   type ConnectionConfig,
   type Values,
 } from './args.js';
+import { S3Store } from '../maintenance/stores.js';
 import { runCommand, type CommandInfo } from './command.js';
 import type { Io } from './io.js';
 import { SNAPSHOT_USAGE } from './usage.js';
@@ -34,11 +41,29 @@ const SAVE_FLAGS = {
 
 const VERIFY_FLAGS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
-const command = (flags: typeof SAVE_FLAGS | typeof VERIFY_FLAGS): CommandInfo => ({
+const FETCH_FLAGS = {
+  'backup-s3-endpoint': { type: 'string' },
+  'backup-s3-bucket': { type: 'string' },
+  'backup-s3-prefix': { type: 'string' },
+  'backup-s3-region': { type: 'string' },
+  'backup-s3-virtual-hosted': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const COUNT_FLAGS = {
+  ...CONNECTION_FLAGS,
+  wait: { type: 'string' },
+  'result-file': { type: 'string' },
+} as const;
+
+const command = (
+  flags: typeof SAVE_FLAGS | typeof VERIFY_FLAGS | typeof FETCH_FLAGS | typeof COUNT_FLAGS,
+  positionals = 1,
+): CommandInfo => ({
   name: 'etcd-monitor snapshot',
   usage: SNAPSHOT_USAGE,
   flags,
-  positionals: 1,
+  positionals,
 });
 
 export async function runSnapshot(argv: string[], io: Io): Promise<number> {
@@ -52,7 +77,12 @@ export async function runSnapshot(argv: string[], io: Io): Promise<number> {
       return await runCommand(rest, io, command(SAVE_FLAGS), (v, [file]) => save(v, file, io));
     if (verb === 'verify')
       return await runCommand(rest, io, command(VERIFY_FLAGS), (v, [file]) => verify(v, file, io));
-    throw new UsageError(`unknown snapshot command "${verb}" (save or verify)`);
+    if (verb === 'fetch')
+      return await runCommand(rest, io, command(FETCH_FLAGS, 2), (v, [name, file]) =>
+        fetch(v, name, file, io),
+      );
+    if (verb === 'count') return await runCommand(rest, io, command(COUNT_FLAGS, 0), (v) => count(v, io));
+    throw new UsageError(`unknown snapshot command "${verb}" (save, verify, fetch or count)`);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`etcd-monitor snapshot: ${e.message}\n\n${SNAPSHOT_USAGE}`);
@@ -67,7 +97,7 @@ async function pickFrom(
   cfg: ConnectionConfig,
   choice: MemberChoice,
 ): Promise<{ client: MemberClient; role: string; revision: number; others: MemberClient[] }> {
-  const clients = cfg.endpoints.map((e) => new MemberClient(e, cfg.conn, SNAPSHOT_CHANNEL_OPTIONS));
+  const clients = cfg.endpoints.map((e) => new MemberClient(e, cfg.conn));
   try {
     if (clients.length === 1) {
       const s = await clients[0]!.status(cfg.timeoutMs);
@@ -191,4 +221,105 @@ async function verify(values: Values, file: string | undefined, io: Io): Promise
     (r.problem === undefined ? io.out : io.err)(lines.join('\n'));
   }
   return r.problem === undefined ? 0 : 1;
+}
+
+/** An S3 object (a stored snapshot) to FILE, through the store the backups use; its `.sha256` must match. */
+async function fetch(
+  values: Values,
+  name: string | undefined,
+  file: string | undefined,
+  io: Io,
+): Promise<number> {
+  if (!name || !file) throw new UsageError('snapshot fetch needs an object NAME and a FILE to write');
+  const bucket = values['backup-s3-bucket'];
+  if (typeof bucket !== 'string') throw new UsageError('snapshot fetch needs --backup-s3-bucket');
+  const opt = (k: keyof typeof FETCH_FLAGS): string | undefined =>
+    typeof values[k] === 'string' ? values[k] : undefined;
+  const store = new S3Store({
+    endpoint: opt('backup-s3-endpoint'),
+    bucket,
+    prefix: opt('backup-s3-prefix'),
+    region: opt('backup-s3-region'),
+    forcePathStyle: values['backup-s3-virtual-hosted'] !== true,
+    credentials: () => {
+      const accessKeyId = io.env.ETCD_MONITOR_BACKUP_S3_ACCESS_KEY_ID;
+      const secretAccessKey = io.env.ETCD_MONITOR_BACKUP_S3_SECRET_ACCESS_KEY;
+      if (!accessKeyId || !secretAccessKey)
+        return Promise.reject(
+          new Error(
+            'no S3 credentials: set ETCD_MONITOR_BACKUP_S3_ACCESS_KEY_ID and ETCD_MONITOR_BACKUP_S3_SECRET_ACCESS_KEY',
+          ),
+        );
+      return Promise.resolve({ accessKeyId, secretAccessKey });
+    },
+  });
+  try {
+    const want = (await store.withLocalCopy(`${name}.sha256`, (f) => fs.promises.readFile(f, 'utf8'))).split(
+      /\s+/,
+    )[0];
+    const got = await store.withLocalCopy(name, async (f) => {
+      const h = createHash('sha256');
+      await pipeline(fs.createReadStream(f), h);
+      await fs.promises.copyFile(f, file);
+      await fs.promises.chmod(file, 0o600);
+      return h.digest('hex');
+    });
+    if (got !== want) {
+      await fs.promises.rm(file, { force: true });
+      io.err(
+        `etcd-monitor snapshot fetch: ${store.url(name)} has sha256 ${got}, its .sha256 says ${want ?? 'nothing'}`,
+      );
+      return 1;
+    }
+    io.out(JSON.stringify({ file, location: store.url(name), sha256: got }));
+    return 0;
+  } catch (e) {
+    io.err(`etcd-monitor snapshot fetch: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * The live keys and revision of the (scratch) etcd at --endpoints, asked until it answers or --wait ends;
+ * one JSON line on stdout and in --result-file (a container's termination message), or the error there.
+ */
+async function count(values: Values, io: Io): Promise<number> {
+  const cfg = connectionConfig(values, io.env);
+  const waitMs = durationFlag(values, 'wait', 120_000);
+  const resultFile = typeof values['result-file'] === 'string' ? values['result-file'] : undefined;
+  const endpoint = cfg.endpoints[0];
+  if (!endpoint) throw new UsageError('snapshot count needs --endpoints');
+  const c = new MemberClient(endpoint, cfg.conn);
+  const deadline = Date.now() + waitMs;
+  let result: string;
+  let code = 0;
+  try {
+    for (;;) {
+      try {
+        const r = await c.call<{ count: string; header: { revision: string } }>(
+          'kv',
+          'range',
+          { key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true },
+          Math.min(cfg.timeoutMs, 5000),
+        );
+        result = JSON.stringify({ keys: Number(r.count), revision: Number(r.header.revision) });
+        io.out(result);
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) {
+          result = `etcd at ${endpoint.url} did not answer within ${waitMs / 1000}s: ${(e as Error).message}`;
+          io.err(`etcd-monitor snapshot count: ${result}`);
+          code = 1;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  } finally {
+    c.close();
+  }
+  if (resultFile) await fs.promises.writeFile(resultFile, result);
+  return code;
 }

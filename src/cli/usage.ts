@@ -13,6 +13,17 @@ const CONNECTION = `Connection:
   --log-level=LEVEL             error|warn|info|debug (default info)
   --log-format=json|text        default: text on a terminal, json otherwise`;
 
+const ADVICE_THRESHOLDS = `Capacity and advice thresholds (status.capacity and status.advice; advice never changes the phase):
+  --wal-fsync-p99-ms=N          SlowDisk above this WAL fsync p99 over the advice window (default 10, etcd's)
+  --backend-commit-p99-ms=N     SlowBackendCommit above this backend commit p99 (default 25, etcd's)
+  --heartbeat-interval-ms=N     the members' --heartbeat-interval: SlowPeerNetwork when peer RTT p99 reaches it (100)
+  --quota-exhaustion-warning=D  QuotaExhaustionSoon when the quota is full within D (default 168h; critical:
+  --quota-exhaustion-critical=D 24h); --quota-exhaustion-min-percent=N: not below N% of the quota (default 25)
+  --defrag-fragmentation-percent=N --defrag-reclaimable-bytes=N  DefragmentRecommended over both (50, 104857600)
+  --learner-promotion-timeout=D LearnerNotPromoted after D as a learner (default 10m)
+  --hardware-tier=small|medium|large|xlarge  the etcd hardware-guide tier the members are sized for
+  --advice-window=D             the window disk and network p99s and rates are taken over (default 5m)`;
+
 export const MAIN_USAGE = `etcd-monitor — make the health of etcd clusters visible
 
 Usage:
@@ -22,6 +33,8 @@ Usage:
   etcd-monitor operator [flags]                                     watch EtcdMonitor resources in Kubernetes
   etcd-monitor benchmark --endpoints=... [flags]                    load benchmark
   etcd-monitor snapshot save FILE --endpoints=... | verify FILE      save a verified snapshot / check one offline
+  etcd-monitor check perf --endpoints=... [--load=s|m|l|xl]         etcdctl's performance check: PASS/FAIL, exit 0/1
+  etcd-monitor advise --endpoints=... [--duration=D] [-w table|json] capacity and advice; exit 1 on any warning
 
 Run "etcd-monitor <command> --help" for the flags of a command.
 Exit codes: 0 ok, 1 unhealthy (status) or failure, 2 usage error.`;
@@ -43,6 +56,8 @@ Monitor:
   --latency-warning-ms=N        p99 above this for 3 rounds and 30s marks the cluster Degraded (default 100)
   --db-quota-warning-percent=N  database above this share of its quota marks it Degraded (default 80)
   --leader-changes-warning-per-hour=N  more leader changes than this per hour marks it Degraded (default 3)
+
+${ADVICE_THRESHOLDS}
 
 Backups and defragmentation (opt-in; see "etcd-monitor snapshot --help"):
   --backup-schedule=CRON        5-field cron in UTC, @hourly/@daily/…, or "@every 30m"; a run missed while
@@ -72,6 +87,22 @@ Exit 0 when the cluster is healthy, 1 when it is not, 2 on a usage error.
 
 ${CONNECTION}`;
 
+export const ADVISE_USAGE = `Usage: etcd-monitor advise --endpoints=LIST [--duration=D] [--interval=D] [-w table|json]
+
+Watch the cluster for a while (read-only) and print its capacity figures and the advice of SPEC §10:
+what to change before etcd hurts, each with its evidence and the etcd documentation it follows.
+Exit 0 when there is no warning or critical advice, 1 when there is, 2 on a usage error.
+
+  --duration=D                  how long to watch (default 30s). Disk and network p99s need members'
+                                /metrics over at least half the advice window (default: the duration);
+                                growth trends need 30 rounds over 60s, so give --duration=70s or more
+  --interval=D                  probe period while watching (default 1s)
+  -w, --write-out=table|json    output format (default table)
+
+${ADVICE_THRESHOLDS}
+
+${CONNECTION}`;
+
 export const OPERATOR_USAGE = `Usage: etcd-monitor operator [flags]
 
 Watch EtcdMonitor resources (etcdmonitor.dev/v1alpha1) and write each cluster's health into its status.
@@ -84,6 +115,9 @@ Inside a pod the in-cluster configuration is used; elsewhere --kubeconfig, $KUBE
   --leader-elect-namespace=NS         namespace of the Lease (default $POD_NAMESPACE, --namespace or default)
   --leader-elect-lease-duration=D     default 15s; --leader-elect-renew-deadline=D (10s); --leader-elect-retry-period=D (2s)
   --identity=NAME                     this replica's name in the Lease (default $POD_NAME or host_pid)
+  --total-shards=N --shard=I          probe only the EtcdMonitors of shard I (FNV-1a of the UID mod N); with
+                                      --leader-elect each shard elects its leader on Lease <name>-shard-I-of-N
+  --shard-from-pod-name               shard I = trailing ordinal of $POD_NAME mod N (a StatefulSet)
   --api-host=HOST --api-port=PORT     HTTP API, dashboard and /metrics (default 0.0.0.0:8080)
   --api-token=TOKEN                   require a bearer token on /api/* (env ETCD_MONITOR_API_TOKEN)
   --max-concurrent-reconciles=N       default 8
@@ -127,6 +161,8 @@ ${CONNECTION}`;
 export const SNAPSHOT_USAGE = `Usage:
   etcd-monitor snapshot save FILE --endpoints=LIST [--member=follower|leader|any] [--json]
   etcd-monitor snapshot verify FILE [--json]
+  etcd-monitor snapshot fetch NAME FILE --backup-s3-bucket=B [--backup-s3-endpoint=URL ...]
+  etcd-monitor snapshot count --endpoints=URL [--wait=DURATION] [--result-file=PATH]
 
 save    streams a snapshot (Maintenance.Snapshot) from one member, checks etcd's trailing SHA-256
         while it streams, writes FILE atomically with mode 0600 (a temporary name, fsync, rename only
@@ -136,11 +172,45 @@ save    streams a snapshot (Maintenance.Snapshot) from one member, checks etcd's
 verify  checks a saved FILE offline: etcd's trailing SHA-256 (when the file carries one), both bbolt
         meta pages and their checksums, and every page of every bucket; prints revision, keys and
         the CRC-32C hash \`etcdutl snapshot status\` prints. Exit 1 when the file is corrupt.
+fetch   downloads the backup object NAME from S3 (credentials from ETCD_MONITOR_BACKUP_S3_ACCESS_KEY_ID
+        and ETCD_MONITOR_BACKUP_S3_SECRET_ACCESS_KEY) to FILE and checks it against NAME.sha256.
+count   asks etcd for its live key count and revision until it answers or --wait (default 2m) ends,
+        prints {"keys":N,"revision":R} and writes it (or the error) to --result-file. fetch and count are
+        the steps of the operator's restore-test Job.
 
 Save:
   --member=follower|leader|any  which member to stream from when several endpoints are given
   --idle-timeout=DURATION       give up when no data arrived for this long (default 30s)
   --max-duration=DURATION       give up after this long in total (default 1h)
   --json                        print the result as one JSON object
+
+${CONNECTION}`;
+
+export const CHECK_PERF_USAGE = `Usage: etcd-monitor check perf --endpoints=LIST [--load=s|m|l|xl] [--json] [flags]
+
+The performance check of "etcdctl check perf", with its workload and criteria: for 60 s, puts of
+256-byte keys with 1024-byte values under PREFIX, paced at the load's rate by its number of clients
+(one gRPC connection each, spread over the endpoints). It PASSES when no request failed, throughput
+was above 90% of the rate, the slowest request took at most 0.5 s and the standard deviation of the
+latencies was at most 0.1 s. The prefix must hold no key before the run; it is deleted afterwards
+(also on Ctrl-C or failure). This WRITES to the cluster.
+Exit 0 on PASS, 1 on FAIL (also when the keys could not be deleted, the prefix already held keys or
+no endpoint answered), 2 on a usage error, 130 when interrupted.
+
+  load   rate (puts/s)  clients
+  s      150            50
+  m      1000           200
+  l      8000           500
+  xl     15000          1000
+
+Check perf:
+  --load=s|m|l|xl               workload (default s; also small, medium, large, xLarge)
+  --prefix=PREFIX               where the keys go (default /etcdctl-check-perf/)
+  --auto-compact                compact at the revision of the final delete (physical)
+  --auto-defrag                 defragment every endpoint after the run
+  --duration=DURATION           how long puts are issued (default 60s; etcdctl's is always 60 s,
+                                so a shorter run is not the same check)
+  --json                        print the result (figures, checks[], pass) as one JSON object
+  --timeout=DURATION            deadline of every request (default 5s; etcdctl sets none)
 
 ${CONNECTION}`;

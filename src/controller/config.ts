@@ -7,7 +7,8 @@ import { parseDuration } from '../crd/duration.js';
 import type { EtcdMonitorSpec } from '../crd/types.js';
 import { parseEndpoints, type Endpoint } from '../etcd/endpoints.js';
 import type { ConnectionOptions, TlsMaterial } from '../etcd/grpc.js';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../health/evaluate.js';
+import type { Thresholds } from '../health/evaluate.js';
+import { resolveThresholds, ThresholdError } from '../health/thresholds.js';
 import { parseSchedule } from '../maintenance/schedule.js';
 
 export interface SecretData {
@@ -27,6 +28,8 @@ export interface ResolvedSpec {
   metricsUrls?: string[];
   writeProbe: boolean;
   thresholds: Thresholds;
+  /** spec.backup is set (for the NoBackup advice). */
+  backupConfigured: boolean;
   paused: boolean;
   /** Changes whenever anything that needs a new connection changes (endpoints, TLS, auth, probes). */
   connectionKey: string;
@@ -56,6 +59,8 @@ export interface MaintenancePlan {
     maxAgeMs?: number;
     destination: BackupDestination;
     restoreTest: boolean;
+    /** With restoreTest: the etcd image the restore-test Job runs (verify.restoreImage). */
+    restoreImage?: string;
   };
   defragmentation?: {
     schedule: string;
@@ -205,7 +210,13 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
   }
   const plan = maintenancePlan(spec, secrets);
   if (plan && 'problem' in plan) return { ok: false, problem: plan.problem };
-  const t = spec.thresholds ?? {};
+  let thresholds: Thresholds;
+  try {
+    thresholds = resolveThresholds(spec.thresholds);
+  } catch (e) {
+    if (e instanceof ThresholdError) return fail('InvalidThresholds', e.message);
+    throw e;
+  }
   return {
     ok: true,
     spec: {
@@ -216,19 +227,17 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
       metrics: spec.metrics?.enabled !== false,
       metricsUrls: urls.length ? urls : undefined,
       writeProbe: spec.probes?.writeLatency === true,
-      thresholds: {
-        ...DEFAULT_THRESHOLDS,
-        latencyWarningMs: t.latencyWarningMs ?? DEFAULT_THRESHOLDS.latencyWarningMs,
-        dbQuotaWarningPercent: t.dbQuotaWarningPercent ?? DEFAULT_THRESHOLDS.dbQuotaWarningPercent,
-        leaderChangesWarningPerHour:
-          t.leaderChangesWarningPerHour ?? DEFAULT_THRESHOLDS.leaderChangesWarningPerHour,
-      },
+      thresholds,
+      backupConfigured: spec.backup !== undefined,
       paused: spec.paused === true,
       connectionKey: JSON.stringify(keyParts),
       ...(plan ? { maintenance: plan } : {}),
     },
   };
 }
+
+/** verify.restoreImage when unset (the CRD's default): the etcd image kubeadm v1.34 runs, with etcdutl. */
+export const DEFAULT_RESTORE_IMAGE = 'registry.k8s.io/etcd:3.6.5-0';
 
 function scheduleProblem(field: string, text: string): ConfigProblem | undefined {
   try {
@@ -328,6 +337,9 @@ export function maintenancePlan(
       maxAgeMs,
       destination,
       restoreTest: b.verify?.restoreTest === true,
+      ...(b.verify?.restoreTest === true
+        ? { restoreImage: b.verify.restoreImage || DEFAULT_RESTORE_IMAGE }
+        : {}),
     };
   }
   if (d) {

@@ -13,6 +13,7 @@ import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
 import { firstRoundPlan } from '../monitor/schedule.js';
 import {
+  DEFAULT_RESTORE_IMAGE,
   resolveSpec,
   type MaintenancePlan,
   type ResolvedSpec,
@@ -20,17 +21,24 @@ import {
   type SecretsForSpec,
 } from './config.js';
 import { MemberClient } from '../etcd/grpc.js';
-import { findRestoreTools } from '../maintenance/restoreTest.js';
+import {
+  findRestoreTools,
+  InProcessRestoreTester,
+  UnavailableRestoreTester,
+  type RestoreTester,
+} from '../maintenance/restoreTest.js';
 import { MaintenanceScheduler } from '../maintenance/scheduler.js';
-import { SNAPSHOT_CHANNEL_OPTIONS } from '../maintenance/snapshot.js';
 import { LocalStore, S3Store, type SnapshotStore } from '../maintenance/stores.js';
 import { MonitorInformer } from './informer.js';
 import type { EtcdMonitorObject, KubeClient } from './kube.js';
 import { mergePatch } from './mergePatch.js';
+import { JobRestoreTester } from './restoreJob.js';
+import { restoreJobSettingsFromEnv, type RestoreJobSettings } from './restoreJobManifest.js';
 import type { OperatorMetrics } from './metrics.js';
 import { invalidStatus, pausedStatus, pendingStatus } from './statusShapes.js';
 import { DEFAULT_HEARTBEAT_MS, decideWrite } from './statusPolicy.js';
 import { DEFAULT_BACKOFF, Limiter, WorkQueue, type BackoffOptions } from './workqueue.js';
+import { continuedFirstRoundDelay, fieldManager, owns, type ShardSpec } from './shard.js';
 
 export interface ControllerOptions {
   namespace?: string;
@@ -52,6 +60,16 @@ export interface ControllerOptions {
   ) => ClusterProber;
   /** A failed reconcile (e.g. a refused status write) is retried after this per-key backoff. */
   retryBackoff?: BackoffOptions;
+  /**
+   * verify.restoreTest as a Job: where and how (default: from the operator Pod's environment, which the
+   * chart sets). Used when etcd and etcdutl are not on the operator's PATH.
+   */
+  restoreJob?: RestoreJobSettings | { missing: string };
+  /**
+   * Run as one shard (shard.ts): probe, write status and emit Events only for the resources it owns, as
+   * field manager etcd-monitor-shard-<i>-of-<n>; a resource it takes over continues the old owner's schedule.
+   */
+  shard?: ShardSpec;
 }
 
 interface Managed {
@@ -84,8 +102,10 @@ export class Controller {
   private readonly firstRounds: Limiter;
   private readonly managed = new Map<string, Managed>();
   private secretTicker: NodeJS.Timeout | undefined;
-  private readonly opts: Required<Omit<ControllerOptions, 'namespace' | 'labelSelector'>> &
-    Pick<ControllerOptions, 'namespace' | 'labelSelector'>;
+  private readonly opts: Required<
+    Omit<ControllerOptions, 'namespace' | 'labelSelector' | 'restoreJob' | 'shard'>
+  > &
+    Pick<ControllerOptions, 'namespace' | 'labelSelector' | 'restoreJob' | 'shard'>;
 
   constructor(
     private readonly kube: KubeClient,
@@ -115,7 +135,9 @@ export class Controller {
     this.informer = new MonitorInformer(
       kube,
       { namespace: opts.namespace, labelSelector: opts.labelSelector, watchdogMs: this.opts.watchdogMs },
-      (_ev, key) => this.queue.add(key),
+      (_ev, key, obj) => {
+        if (this.owned(obj) || this.managed.has(key)) this.queue.add(key);
+      },
       log,
       (reason) => this.metrics?.watchRestarts.inc({ reason }),
     );
@@ -132,7 +154,8 @@ export class Controller {
   start(): void {
     this.informer.start();
     this.secretTicker = setInterval(() => {
-      for (const [key, obj] of this.informer.cache) if (obj.spec?.tls || obj.spec?.auth) this.queue.add(key);
+      for (const [key, obj] of this.informer.cache)
+        if ((obj.spec?.tls || obj.spec?.auth) && this.owned(obj)) this.queue.add(key);
     }, this.opts.secretRefreshMs);
     this.secretTicker.unref?.();
   }
@@ -142,6 +165,10 @@ export class Controller {
     if (this.secretTicker) clearInterval(this.secretTicker);
     await this.queue.stop();
     for (const key of [...this.managed.keys()]) await this.teardown(key);
+  }
+
+  private owned(obj: EtcdMonitorObject): boolean {
+    return owns(this.opts.shard, obj.metadata.uid);
   }
 
   /** Resolves once every queued reconcile has run (tests). */
@@ -219,6 +246,12 @@ export class Controller {
       await this.teardown(key);
       return;
     }
+    if (!this.owned(obj)) {
+      if (this.managed.has(key))
+        this.log.info('EtcdMonitor owned by another shard; probing stopped', { key });
+      await this.teardown(key);
+      return;
+    }
     let m = this.managed.get(key);
     if (!m) {
       m = {
@@ -269,6 +302,7 @@ export class Controller {
       ...monitor.config,
       intervalMs: spec.intervalMs,
       thresholds: spec.thresholds,
+      backupConfigured: spec.backupConfigured,
       generation,
     };
     await this.ensureMaintenance(key, obj, m, spec);
@@ -314,6 +348,7 @@ export class Controller {
         intervalMs: spec.intervalMs,
         timeoutMs: spec.timeoutMs,
         thresholds: spec.thresholds,
+        backupConfigured: spec.backupConfigured,
         generation,
       },
       prober,
@@ -342,8 +377,13 @@ export class Controller {
     const verdictCurrent =
       w !== undefined && w.observedGeneration === generation && w.phase !== 'Pending' && w.phase !== 'Paused';
     const plan = firstRoundPlan(key, spec.intervalMs, m.probedBefore || !verdictCurrent);
+    // A shard taking a resource over goes on at the old owner's pace: no gap longer than an interval.
+    const continued =
+      this.opts.shard && !plan.prompt
+        ? continuedFirstRoundDelay(w?.lastProbeTime, spec.intervalMs, Date.now())
+        : undefined;
     m.probedBefore = true;
-    monitor.start(plan.periodicDelayMs);
+    monitor.start(continued ?? plan.periodicDelayMs);
     if (plan.prompt) void this.promptFirstRound(key, monitor);
     this.log.info('monitoring EtcdMonitor', {
       key,
@@ -403,14 +443,7 @@ export class Controller {
                 member: plan.backup.member,
                 retention: { keep: plan.backup.keep ?? 10, maxAgeMs: plan.backup.maxAgeMs },
                 store,
-                // In-process, with etcd and etcdutl on the operator's PATH (not in the shipped image): a Job
-                // with an etcd image is not built yet, so without them each run says so.
-                restoreTest: plan.backup.restoreTest
-                  ? (findRestoreTools() ?? {
-                      missing:
-                        'verify.restoreTest needs etcd and etcdutl on the operator PATH; the shipped image has neither, and the operator does not run the test as a Job',
-                    })
-                  : undefined,
+                restoreTest: plan.backup.restoreTest ? this.restoreTester(key, plan, m, spec) : undefined,
               }
             : undefined,
         defragmentation: plan.defragmentation && {
@@ -419,7 +452,7 @@ export class Controller {
         },
       },
       {
-        connect: () => spec.endpoints.map((e) => new MemberClient(e, spec.conn, SNAPSHOT_CHANNEL_OPTIONS)),
+        connect: () => spec.endpoints.map((e) => new MemberClient(e, spec.conn)),
         onEvent: (ev) => (this.managed.get(key)?.monitor ?? monitor).maintenanceEvent(ev),
         onChange: () => this.queue.add(key),
       },
@@ -438,6 +471,28 @@ export class Controller {
       key,
       backup: plan.backup ? `${plan.backup.schedule} → ${plan.backup.destination.kind}` : undefined,
       defragmentation: plan.defragmentation?.schedule,
+    });
+  }
+
+  /**
+   * In-process when etcd and etcdutl are on the operator's PATH (not in the shipped image); otherwise a Job
+   * with verify.restoreImage in the operator's namespace (restoreJob.ts); without either, each run says why.
+   */
+  private restoreTester(key: string, plan: MaintenancePlan, m: Managed, spec: ResolvedSpec): RestoreTester {
+    const tools = findRestoreTools();
+    if (tools) return new InProcessRestoreTester(tools, spec.timeoutMs * 12);
+    const b = plan.backup!;
+    const settings =
+      this.opts.restoreJob ??
+      restoreJobSettingsFromEnv(process.env, { uid: process.getuid?.(), gid: process.getgid?.() });
+    if ('missing' in settings) return new UnavailableRestoreTester(settings.missing);
+    if (!this.kube.jobs)
+      return new UnavailableRestoreTester('verify.restoreTest: this client cannot create Jobs');
+    return new JobRestoreTester(this.kube.jobs, settings, {
+      cluster: key,
+      etcdImage: b.restoreImage ?? DEFAULT_RESTORE_IMAGE,
+      destination: b.destination,
+      credentials: () => m.s3Credentials,
     });
   }
 
@@ -493,7 +548,12 @@ export class Controller {
       return;
     }
     try {
-      await this.kube.patchStatus(obj.metadata.namespace, obj.metadata.name, { status: patch });
+      await this.kube.patchStatus(
+        obj.metadata.namespace,
+        obj.metadata.name,
+        { status: patch },
+        this.opts.shard ? fieldManager(this.opts.shard) : undefined,
+      );
       m.written = next;
       m.lastWriteMs = nowMs;
       this.metrics?.statusPatches.inc({ reason: d.reason, result: 'ok' });

@@ -8,6 +8,7 @@ import os from 'node:os';
 import * as k8s from '@kubernetes/client-node';
 import { GROUP, KIND, PLURAL, VERSION, type EtcdMonitorSpec, type EtcdMonitorStatus } from '../crd/types.js';
 import type { SecretLookup } from './config.js';
+import type { JobApi } from './restoreJob.js';
 
 export interface ObjectMeta {
   name: string;
@@ -58,7 +59,8 @@ export interface KubeClient {
     onEvent: (type: WatchEventType, obj: EtcdMonitorObject) => void,
     onDone: (err: Error | undefined) => void,
   ): Promise<WatchHandle>;
-  patchStatus(namespace: string, name: string, patch: unknown): Promise<void>;
+  /** JSON merge patch of the status subresource, as `fieldManager` when given (one per shard). */
+  patchStatus(namespace: string, name: string, patch: unknown, fieldManager?: string): Promise<void>;
   createEvent(
     obj: EtcdMonitorObject,
     type: 'Normal' | 'Warning',
@@ -69,6 +71,8 @@ export interface KubeClient {
   getLease(namespace: string, name: string): Promise<LeaseRecord | undefined>;
   /** Create or update (with optimistic concurrency on resourceVersion); false when someone else won. */
   writeLease(namespace: string, name: string, lease: LeaseRecord): Promise<boolean>;
+  /** Restore-test Jobs in the operator's namespace (verify.restoreTest); absent in test doubles. */
+  jobs?: JobApi;
 }
 
 function statusCode(e: unknown): number | undefined {
@@ -140,6 +144,7 @@ export function createKubeClient(kc: k8s.KubeConfig): KubeClient {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const coord = kc.makeApiClient(k8s.CoordinationV1Api);
+  const batch = kc.makeApiClient(k8s.BatchV1Api);
   const watch = new k8s.Watch(kc);
   const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   const instance = os.hostname();
@@ -200,9 +205,17 @@ export function createKubeClient(kc: k8s.KubeConfig): KubeClient {
       return { stop: () => ctl.abort() };
     },
 
-    async patchStatus(namespace, name, patch) {
+    async patchStatus(namespace, name, patch, fieldManager) {
       await custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: patch as object },
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name,
+          body: patch as object,
+          fieldManager,
+        },
         mergePatch,
       );
     },
@@ -261,6 +274,30 @@ export function createKubeClient(kc: k8s.KubeConfig): KubeClient {
         if (statusCode(e) === 404) return undefined;
         throw e;
       }
+    },
+
+    jobs: {
+      createJob: (namespace, body) => batch.createNamespacedJob({ namespace, body }),
+      async readJob(namespace, name) {
+        try {
+          return await batch.readNamespacedJob({ namespace, name });
+        } catch (e) {
+          if (statusCode(e) === 404) return undefined;
+          throw e;
+        }
+      },
+      async deleteJob(namespace, name) {
+        try {
+          await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
+        } catch (e) {
+          if (statusCode(e) !== 404) throw e;
+        }
+      },
+      listPods: async (namespace, labelSelector) =>
+        (await core.listNamespacedPod({ namespace, labelSelector })).items,
+      async createSecret(namespace, body) {
+        await core.createNamespacedSecret({ namespace, body });
+      },
     },
 
     async writeLease(namespace, name, lease) {

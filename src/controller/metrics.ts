@@ -1,5 +1,6 @@
 /** The operator's own metrics, registered next to the cluster metrics. */
 import client from 'prom-client';
+import type { ShardSpec } from './shard.js';
 
 export class OperatorMetrics {
   readonly reconcileDuration: client.Histogram;
@@ -8,7 +9,20 @@ export class OperatorMetrics {
   readonly watchRestarts: client.Counter;
   readonly isLeader: client.Gauge;
 
-  constructor(registry: client.Registry, queueDepth: () => number, monitored: () => number) {
+  constructor(
+    registry: client.Registry,
+    queueDepth: () => number,
+    monitored: () => number,
+    shard?: ShardSpec,
+  ) {
+    if (shard) {
+      new client.Gauge({
+        name: 'etcd_monitor_shard_info',
+        help: 'The shard this replica belongs to (--shard of --total-shards); 1.',
+        labelNames: ['shard', 'total_shards'],
+        registers: [registry],
+      }).set({ shard: String(shard.index), total_shards: String(shard.total) }, 1);
+    }
     this.reconcileDuration = new client.Histogram({
       name: 'etcd_monitor_reconcile_duration_seconds',
       help: 'Time to reconcile one EtcdMonitor (secrets, monitor set-up, status write).',

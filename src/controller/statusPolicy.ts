@@ -24,6 +24,8 @@ export function significant(s: EtcdMonitorStatus | undefined): unknown {
     leaderChanges: s.leaderChanges,
     summaryMembers: s.summary.members,
     summaryDbSize: s.summary.dbSize,
+    // Advice raised, cleared or changed severity is news; its figures (and status.capacity) ride the heartbeat.
+    advice: (s.advice ?? []).map((a) => [a.code, a.severity, a.member, a.since]),
     // "p99 latency 233ms above 100ms" → "p99 latency 406ms above 100ms" is the same news: the figure
     // itself is in latency/summary (refreshed by the heartbeat); a status or reason change is a write.
     conditions: s.conditions.map((c) => [

@@ -4,32 +4,14 @@
  * test fails when a copy drifts.
  */
 import { DURATION_PATTERN } from './duration.js';
+import { adviceStatusSchema, capacityStatusSchema, planningThresholds } from './planningSchema.js';
+import { bool, duration, int, num, obj, str, type Schema } from './schemaBuild.js';
 import { GROUP, KIND, PLURAL, VERSION } from './types.js';
-
-type Schema = Record<string, unknown>;
 
 /** host:port, or http(s)://host:port; IPv6 hosts in brackets. */
 export const ENDPOINT_PATTERN =
   '^(https?://)?(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}/?$';
 export const MAX_ENDPOINTS = 15;
-
-const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
-const int = (description: string, extra: Schema = {}): Schema => ({ type: 'integer', description, ...extra });
-const num = (description: string, extra: Schema = {}): Schema => ({ type: 'number', description, ...extra });
-const bool = (description: string, extra: Schema = {}): Schema => ({
-  type: 'boolean',
-  description,
-  ...extra,
-});
-const obj = (description: string, properties: Record<string, Schema>, extra: Schema = {}): Schema => ({
-  type: 'object',
-  description,
-  properties,
-  ...extra,
-});
-
-const duration = (description: string, def: string): Schema =>
-  str(description, { pattern: DURATION_PATTERN, default: def, maxLength: 32 });
 
 export const specSchema: Schema = obj(
   'What to monitor and how.',
@@ -93,7 +75,7 @@ export const specSchema: Schema = obj(
       { default: {} },
     ),
     thresholds: obj(
-      'When a quorate cluster counts as Degraded.',
+      'When a quorate cluster counts as Degraded, and when advice is raised (SPEC §10).',
       {
         latencyWarningMs: num('p99 read or write latency above this (ms).', { default: 100, minimum: 0 }),
         dbQuotaWarningPercent: num('Database size above this share of the backend quota (%).', {
@@ -105,6 +87,7 @@ export const specSchema: Schema = obj(
           default: 3,
           minimum: 0,
         }),
+        ...planningThresholds,
       },
       { default: {} },
     ),
@@ -177,8 +160,12 @@ export const specSchema: Schema = obj(
           'Checks beyond etcd\u2019s hash.',
           {
             restoreTest: bool(
-              'Restore each stored snapshot into a scratch single-member etcd and count its keys (needs etcd and etcdutl on the operator PATH).',
+              'Restore each stored snapshot into a scratch single-member etcd and count its keys: a Job in the operator\u2019s namespace running restoreImage (in-process instead when etcd and etcdutl are on the operator PATH).',
               { default: false },
+            ),
+            restoreImage: str(
+              'The image of the restore-test Job: it runs etcdutl and etcd from it (no shell needed), e.g. registry.k8s.io/etcd or gcr.io/etcd-development/etcd.',
+              { default: 'registry.k8s.io/etcd:3.6.5-0', minLength: 1, maxLength: 512 },
             ),
           },
           { default: {} },
@@ -314,7 +301,10 @@ export const statusSchema: Schema = obj('Observed health, written by the operato
     members: str('healthy/total'),
     dbSize: str('Largest DB size.'),
     latency: str('p99 latency.'),
+    advice: str('Advice count and the worst severity, e.g. "3 (1 warning)".'),
   }),
+  capacity: capacityStatusSchema,
+  advice: adviceStatusSchema,
   members: { type: 'array', description: 'Per-member detail.', items: member },
   backup: obj('Scheduled backups (spec.backup).', {
     lastScheduleTime: str('When the last run started.', { format: 'date-time' }),
@@ -392,6 +382,7 @@ export function crdManifest(): Schema {
             { name: 'Version', type: 'string', jsonPath: '.status.versions[0]', priority: 1 },
             { name: 'Last Probe', type: 'date', jsonPath: '.status.lastProbeTime', priority: 1 },
             { name: 'Last Backup', type: 'date', jsonPath: '.status.backup.lastSuccessTime', priority: 1 },
+            { name: 'Advice', type: 'string', jsonPath: '.status.summary.advice', priority: 1 },
           ],
           schema: {
             openAPIV3Schema: obj(

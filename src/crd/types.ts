@@ -27,6 +27,18 @@ export interface EtcdMonitorSpec {
     latencyWarningMs?: number;
     dbQuotaWarningPercent?: number;
     leaderChangesWarningPerHour?: number;
+    /** SPEC §10: capacity and advice thresholds. */
+    defragFragmentationPercent?: number;
+    defragReclaimableBytes?: number;
+    quotaExhaustionWarning?: string;
+    quotaExhaustionCritical?: string;
+    quotaExhaustionMinPercent?: number;
+    walFsyncP99Ms?: number;
+    backendCommitP99Ms?: number;
+    heartbeatIntervalMs?: number;
+    learnerPromotionTimeout?: string;
+    hardwareTier?: SizeTier;
+    adviceWindow?: string;
   };
   paused?: boolean;
   backup?: BackupSpec;
@@ -51,7 +63,8 @@ export interface BackupSpec {
       secretAccessKeyKey?: string;
     };
   };
-  verify?: { restoreTest?: boolean };
+  /** restoreImage: the etcd image of the operator's restore-test Job (etcd and etcdutl in it). */
+  verify?: { restoreTest?: boolean; restoreImage?: string };
 }
 
 /** spec.maintenance.defragmentation (SPEC §9), opt-in. */
@@ -143,6 +156,69 @@ export interface LatencyStatus {
   notes?: string[];
 }
 
+/** etcd's hardware guide (op-guide/hardware.md, "Example hardware configurations"): the smallest that fits. */
+export type SizeTier = 'small' | 'medium' | 'large' | 'xlarge';
+
+/** status.capacity (SPEC §10): trends from the observed history; a figure is absent (with a note) until known. */
+export interface CapacityStatus {
+  /** Growth of the backend size (etcd's dbSize), from a robust fit; compaction and defragmentation drops are not negative growth. */
+  dbGrowthBytesPerHour?: number;
+  /** When the backend size reaches the quota at that growth (RFC 3339); absent when not growing. */
+  quotaExhaustionTime?: string;
+  /** The most fragmented member: 1 − inUse/size, in %. */
+  fragmentationPercent?: number;
+  /** That member's dbSize − dbSizeInUse: what a defragmentation would give back. */
+  reclaimableBytes?: number;
+  /** Revisions per second over the advice window (each write transaction is one revision). */
+  writeRevisionsPerSecond?: number;
+  /** gRPC requests per second over the advice window, all members (from their /metrics). */
+  requestsPerSecond?: number;
+  /** The smallest tier of etcd's hardware guide that covers this data size and request rate; `beyond-xlarge` past its largest. */
+  sizeTier?: SizeTier | 'beyond-xlarge';
+  /** What the trend is fitted over: how long and how many rounds of history are kept. */
+  historySeconds: number;
+  historyRounds: number;
+  notes?: string[];
+}
+
+export type AdviceCode =
+  | 'SlowDisk'
+  | 'SlowBackendCommit'
+  | 'SlowPeerNetwork'
+  | 'FrequentLeaderChanges'
+  | 'DefragmentRecommended'
+  | 'QuotaExhaustionSoon'
+  | 'QuotaTooLarge'
+  | 'EvenMemberCount'
+  | 'MixedVersions'
+  | 'UnsupportedVersion'
+  | 'LearnerNotPromoted'
+  | 'WorkloadAboveTier'
+  | 'NoBackup';
+
+export type AdviceSeverity = 'info' | 'warning' | 'critical';
+
+/** What an advice is based on: the figure, the threshold it crossed, over which window, and etcd's doc that sets it. */
+export interface AdviceEvidence {
+  value: number;
+  threshold: number;
+  unit: string;
+  window?: string;
+  doc: string;
+}
+
+/** One status.advice[] entry (SPEC §10). Advice never changes the phase. */
+export interface Advice {
+  code: AdviceCode;
+  severity: AdviceSeverity;
+  /** The member it is about, when it is about one. */
+  member?: string;
+  message: string;
+  evidence: AdviceEvidence;
+  /** When it was raised (kept while it stays). */
+  since: string;
+}
+
 export interface EtcdMonitorStatus {
   observedGeneration?: number;
   phase: Phase;
@@ -164,9 +240,12 @@ export interface EtcdMonitorStatus {
   leaderChanges: number;
   lastLeaderChangeTime?: string;
   lastProbeTime?: string;
-  summary: { members: string; dbSize: string; latency: string };
+  /** Printer-column texts; `advice`: "0" or "3 (1 warning)". */
+  summary: { members: string; dbSize: string; latency: string; advice?: string };
   members: MemberStatus[];
   conditions: Condition[];
+  capacity?: CapacityStatus;
+  advice?: Advice[];
   backup?: BackupStatusFields;
   maintenance?: MaintenanceStatusFields;
 }

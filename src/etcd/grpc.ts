@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Endpoint } from './endpoints.js';
 import type { StallMeter } from './loopLag.js';
+import { SnapshotStream, type SnapshotHandlers } from './snapshotStream.js';
 
 export interface TlsMaterial {
   ca?: Buffer;
@@ -101,47 +102,6 @@ function etcdPackage(): EtcdPackage {
   const loaded = grpc.loadPackageDefinition(def) as unknown as { etcdserverpb: EtcdPackage };
   pkgCache = loaded.etcdserverpb;
   return pkgCache;
-}
-
-/** One SnapshotResponse: remaining_bytes (field 2) and blob (field 3); the header and version are skipped. */
-export interface SnapshotChunk {
-  remaining_bytes: number;
-  blob: Buffer;
-}
-
-/** Decode a SnapshotResponse without copying its blob. */
-export function decodeSnapshotChunk(buf: Buffer): SnapshotChunk {
-  let i = 0;
-  let remaining = 0;
-  let blob: Buffer = Buffer.alloc(0);
-  const varint = (): number => {
-    let n = 0;
-    let mul = 1;
-    for (;;) {
-      if (i >= buf.length) throw new Error('truncated SnapshotResponse');
-      const b = buf[i++]!;
-      n += (b & 0x7f) * mul;
-      if (!(b & 0x80)) return n;
-      mul *= 128;
-    }
-  };
-  while (i < buf.length) {
-    const tag = varint();
-    const field = Math.floor(tag / 8);
-    const wire = tag % 8;
-    if (wire === 0) {
-      const v = varint();
-      if (field === 2) remaining = v;
-    } else if (wire === 2) {
-      const len = varint();
-      if (i + len > buf.length) throw new Error('truncated SnapshotResponse field');
-      if (field === 3) blob = buf.subarray(i, i + len);
-      i += len;
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else throw new Error(`unexpected wire type ${wire} in SnapshotResponse`);
-  }
-  return { remaining_bytes: remaining, blob };
 }
 
 /** Decimal uint64 string (as proto-loader gives it) → etcd's hex form. */
@@ -480,25 +440,16 @@ export class MemberClient {
   }
 
   /**
-   * Maintenance.Snapshot: the member's whole backend as a stream of chunks (etcd appends the SHA-256 of
-   * the database as the last 32 bytes). Only a connect/first-byte deadline is set here: a large snapshot
-   * takes as long as it takes, so the caller bounds idle time and total time itself and cancels the call.
+   * Maintenance.Snapshot: the member's whole backend as a stream of bytes (etcd appends the SHA-256 of
+   * the database as the last 32 bytes), delivered to `handlers` as it arrives. It runs as a plain HTTP/2
+   * request on a connection of its own (src/etcd/snapshotStream.ts: no per-message copies), with this
+   * client's TLS settings and token. Only the overall deadline is set here: the caller bounds idle time
+   * itself and cancels.
    */
-  async snapshotStream(overallMs: number): Promise<grpc.ClientReadableStream<SnapshotChunk>> {
+  async snapshotStream(overallMs: number, handlers: SnapshotHandlers): Promise<SnapshotStream> {
     const deadline = new Date(Date.now() + overallMs);
-    const md = new grpc.Metadata();
     const token = await this.authToken(deadline);
-    if (token) md.set('token', token);
-    // Raw (de)serialisation: the request is empty, and each response is read in place (blob as a view
-    // of the received buffer) instead of through protobufjs, which copied every 32 KiB chunk.
-    return this.maintenance.makeServerStreamRequest(
-      '/etcdserverpb.Maintenance/Snapshot',
-      () => Buffer.alloc(0),
-      decodeSnapshotChunk,
-      {},
-      md,
-      { deadline },
-    );
+    return new SnapshotStream({ endpoint: this.endpoint, tls: this.options.tls, token, deadline }, handlers);
   }
 
   /** Wrap a gRPC error the way unary calls do (for stream callers outside this class). */

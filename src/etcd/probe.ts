@@ -22,6 +22,8 @@ export interface ProbeOptions {
   metrics: boolean;
   /** Per-member metrics URLs, same order as the endpoints; default <endpoint>/metrics. */
   metricsUrls?: string[];
+  /** Ask the members for gzip-compressed /metrics (default true; `npm run bench:cost` compares both). */
+  metricsGzip?: boolean;
   /** Opt-in write probe: put then delete a key under this prefix. */
   writeProbePrefix?: string;
   /** Measures event-loop stalls during the timed calls; default: the process-wide meter. */
@@ -137,7 +139,10 @@ export class EtcdProber implements ClusterProber {
     const url = this.opts.metricsUrls?.[i] ?? `${this.endpoints[i]!.url}/metrics`;
     const scanner = new MemberMetricsScanner();
     try {
-      await fetchChunks(url, budgetMs, this.conn.tls, (c) => scanner.push(c), { agents: this.agents });
+      await fetchChunks(url, budgetMs, this.conn.tls, (c) => scanner.push(c), {
+        agents: this.agents,
+        gzip: this.opts.metricsGzip,
+      });
       obs.metrics = scanner.finish();
     } catch (e) {
       obs.metricsError = message(e);

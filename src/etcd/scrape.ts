@@ -1,13 +1,41 @@
-/** Fetch a member's own /metrics over HTTP(S) with a hard deadline. */
+/**
+ * Fetch a member's own /metrics over HTTP(S) with a hard deadline, gzip-compressed when the server
+ * offers it. etcd's handler (client_golang's promhttp, in 3.4, 3.5 and 3.6) compresses its ~220 KiB of
+ * text to ~13 KiB: the body then arrives in ~10 socket reads instead of ~85. `npm run bench:cost
+ * -- --also-no-gzip` measures both (bench/results/cost.json).
+ */
 import http from 'node:http';
 import https from 'node:https';
+import zlib from 'node:zlib';
 import type { TlsMaterial } from './grpc.js';
 
+/** Largest body accepted, compressed or not (and the largest a compressed one may inflate to). */
 const MAX_BYTES = 32 * 1024 * 1024;
 
 export interface FetchOptions {
   /** Keep-alive agents to reuse connections with (one per scheme); default: a new connection per request. */
   agents?: ScrapeAgents;
+  /** Ask for `Content-Encoding: gzip` (default true); an uncompressed answer is read as it streams in. */
+  gzip?: boolean;
+}
+
+/**
+ * A gzip body, inflated in one call into one buffer, sized by the gzip trailer's ISIZE (the length
+ * of the data, mod 2^32), so zlib neither hands it over in 16 KiB pieces nor allocates more than it
+ * needs (a wrong ISIZE only costs more pieces). Synchronous: ~0.1 ms for etcd's /metrics.
+ */
+function gunzip(compressed: Buffer[], url: string): Buffer {
+  const input = compressed.length === 1 ? compressed[0]! : Buffer.concat(compressed);
+  const isize = input.length >= 18 ? input.readUInt32LE(input.length - 4) : 0;
+  const chunkSize = Math.min(MAX_BYTES, Math.max(64 * 1024, isize + 1));
+  try {
+    return zlib.gunzipSync(input, { chunkSize, maxOutputLength: MAX_BYTES });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_BUFFER_TOO_LARGE')
+      throw new Error(`GET ${url}: response larger than ${MAX_BYTES} bytes`);
+    throw new Error(`GET ${url}: bad gzip body: ${err.message}`);
+  }
 }
 
 /**
@@ -33,7 +61,8 @@ export class ScrapeAgents {
 }
 
 /**
- * GET `url` and hand each chunk of the body to `onChunk` as it arrives (nothing is buffered whole).
+ * GET `url` and hand the body to `onChunk`: an uncompressed one chunk by chunk as it arrives (nothing
+ * buffered whole), a gzip one inflated at its end in one piece (only the compressed bytes are buffered).
  * A request on a reused keep-alive connection that the server had already closed is sent once more
  * on a new connection (the request never reached the member); nothing else is retried.
  */
@@ -56,7 +85,10 @@ export function fetchChunks(
     new Promise((resolve, reject) => {
       const opts: https.RequestOptions = {
         method: 'GET',
-        headers: { accept: 'text/plain;version=0.0.4' },
+        headers:
+          o.gzip === false
+            ? { accept: 'text/plain;version=0.0.4' }
+            : { accept: 'text/plain;version=0.0.4', 'accept-encoding': 'gzip' },
         agent: reuse && o.agents ? o.agents.get(isHttps) : false,
       };
       if (isHttps) {
@@ -74,11 +106,22 @@ export function fetchChunks(
           reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
           return;
         }
+        const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+        if (encoding !== 'identity' && encoding !== 'gzip') {
+          res.resume();
+          reject(new Error(`GET ${url}: unsupported Content-Encoding "${encoding}"`));
+          return;
+        }
+        const compressed: Buffer[] | undefined = encoding === 'gzip' ? [] : undefined;
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > MAX_BYTES) {
             req.destroy(new Error(`GET ${url}: response larger than ${MAX_BYTES} bytes`));
+            return;
+          }
+          if (compressed) {
+            compressed.push(c);
             return;
           }
           try {
@@ -87,7 +130,14 @@ export function fetchChunks(
             req.destroy(e as Error);
           }
         });
-        res.on('end', () => resolve());
+        res.on('end', () => {
+          try {
+            if (compressed) onChunk(gunzip(compressed, url));
+            resolve();
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
         res.on('error', reject);
       });
       const timer = setTimeout(

@@ -4,6 +4,10 @@
  */
 import type { AlarmType } from '../crd/types.js';
 import type { ClusterObservation } from '../etcd/observation.js';
+import { DEFAULT_ADVICE_THRESHOLDS, type AdviceThresholds } from './adviceChecks.js';
+import { emptyAdviceMemory, type AdviceMemory } from './advice.js';
+import { emptyHistory, type CapacityHistory } from './capacityHistory.js';
+import type { MemberWindows } from './memberWindows.js';
 import { round } from './format.js';
 import {
   analyseLatency,
@@ -15,7 +19,7 @@ import {
 import { leaderAgreement, leaderChange, type LeaderChange } from './leader.js';
 import { memberFacts, type MemberFacts } from './members.js';
 
-export interface Thresholds {
+export interface Thresholds extends AdviceThresholds {
   latencyWarningMs: number;
   dbQuotaWarningPercent: number;
   leaderChangesWarningPerHour: number;
@@ -28,6 +32,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   dbQuotaWarningPercent: 80,
   leaderChangesWarningPerHour: 3,
   raftIndexLagWarning: 1000,
+  ...DEFAULT_ADVICE_THRESHOLDS,
 };
 
 export interface EvalConfig {
@@ -35,6 +40,8 @@ export interface EvalConfig {
   generation?: number;
   /** Result of validating the configuration (TLS material, secrets, …); absent means valid. */
   configError?: { reason: string; message: string };
+  /** Scheduled backups are configured (spec.backup, --backup-schedule); absent: NoBackup is not judged. */
+  backupConfigured?: boolean;
 }
 
 /**
@@ -49,10 +56,23 @@ export interface Memory {
   /** Previous metrics snapshot per member endpoint, for interval deltas (histograms, request rate). */
   prevMetrics: PrevMetrics;
   latency: LatencyMemory;
+  /** The capacity history, the members' histogram windows and the advice not raised yet (planning.ts). */
+  planning: PlanningMemory;
+}
+
+export interface PlanningMemory {
+  history: CapacityHistory;
+  windows: MemberWindows;
+  advice: AdviceMemory;
 }
 
 export function emptyMemory(): Memory {
-  return { leaderChangeTimes: [], prevMetrics: {}, latency: emptyLatencyMemory() };
+  return {
+    leaderChangeTimes: [],
+    prevMetrics: {},
+    latency: emptyLatencyMemory(),
+    planning: { history: emptyHistory(), windows: {}, advice: emptyAdviceMemory() },
+  };
 }
 
 export interface Alarm {

@@ -14,7 +14,10 @@ import type { ClusterObservation } from '../etcd/observation.js';
 import { analyse, type EvalConfig, type Facts, type Memory } from './analyse.js';
 import { assembleStatus } from './assemble.js';
 import { runChecks } from './checks.js';
+import { adviceSummary } from './advice.js';
+import type { CapacityFigures } from './capacity.js';
 import { buildConditions } from './conditions.js';
+import { plan } from './planning.js';
 import { transitions, type ClusterEvent } from './transitions.js';
 
 export { DEFAULT_THRESHOLDS, emptyMemory, type EvalConfig, type Memory, type Thresholds } from './analyse.js';
@@ -34,6 +37,7 @@ export interface MemberFigures {
   /** The health read's duration when it was a latency sample (not connection set-up, not an event-loop stall). */
   probeSeconds?: number;
   dbSizeBytes?: number;
+  dbSizeInUseBytes?: number;
   metrics?: MemberMetricsSnapshot;
 }
 
@@ -44,6 +48,8 @@ export interface Evaluation {
   members: MemberFigures[];
   /** Number of leader changes this round (0 or 1), for the counter metric. */
   leaderChangedThisRound: boolean;
+  /** The capacity figures behind status.capacity, for the gauges. */
+  capacity: CapacityFigures;
 }
 
 function memberFigures(f: Facts): MemberFigures[] {
@@ -62,6 +68,7 @@ function memberFigures(f: Facts): MemberFigures[] {
       raftIndexLag: m.raftIndexLag,
       probeSeconds: sample ? o.healthLatencyMs! / 1000 : undefined,
       dbSizeBytes: o?.status?.dbSizeBytes,
+      dbSizeInUseBytes: o?.status?.dbSizeInUseBytes,
       metrics: o?.metrics,
     };
   });
@@ -77,10 +84,15 @@ export function evaluate(
   const conditions = buildConditions(runChecks(facts), prevStatus?.conditions, facts.nowIso, cfg.generation);
   const status = assembleStatus(facts, conditions, prevStatus, cfg.generation);
   const next = transitions(prevStatus, facts, memory);
+  const planning = plan(obs, facts, memory.planning, cfg, prevStatus?.advice);
+  status.capacity = planning.capacity.status;
+  status.advice = planning.advice;
+  status.summary.advice = adviceSummary(planning.advice);
   return {
     status,
-    memory: next.memory,
-    events: next.events,
+    memory: { ...next.memory, planning: planning.memory },
+    events: [...next.events, ...planning.events],
+    capacity: planning.capacity,
     members: memberFigures(facts),
     leaderChangedThisRound: facts.leaderChange.changed,
   };

@@ -28,7 +28,9 @@ export interface ClusterEvent {
     | 'BackupFailed'
     | 'DefragmentationCompleted'
     | 'DefragmentationSkipped'
-    | 'DefragmentationFailed';
+    | 'DefragmentationFailed'
+    | 'AdviceRaised'
+    | 'AdviceCleared';
   message: string;
 }
 
@@ -137,6 +139,7 @@ export function transitions(
     leaderChangeTimes: f.leaderChange.recentTimes,
     prevMetrics: f.nextPrevMetrics,
     latency: f.latency.next,
+    planning: memory.planning,
   };
   const lastLeaderId = f.leader.hasLeader ? f.leader.agreed : memory.lastLeaderId;
   if (lastLeaderId !== undefined) next.lastLeaderId = lastLeaderId;

@@ -1,8 +1,10 @@
 /**
  * The strongest check of a backup: restore it into a scratch, single-member etcd and count its keys.
- * Uses the `etcdutl` (3.5+; `etcdctl` for 3.4) and `etcd` binaries given (standalone: found on PATH),
- * on loopback ports of its own, in a temporary folder removed afterwards; the scratch member is always
- * stopped, even when the test fails. Nothing touches the monitored cluster.
+ * The scheduler asks a RestoreTester; this file holds the in-process one, which uses the `etcdutl`
+ * (3.5+; `etcdctl` for 3.4) and `etcd` binaries given (standalone: found on PATH), on loopback ports of
+ * its own, in a temporary folder removed afterwards; the scratch member is always stopped, even when the
+ * test fails. (The operator's other one runs the same steps as a Kubernetes Job: controller/restoreJob.ts.)
+ * Nothing touches the monitored cluster.
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { MemberClient } from '../etcd/grpc.js';
 import { parseEndpoint } from '../etcd/endpoints.js';
+import type { SnapshotStore } from './stores.js';
 
 const execFileP = promisify(execFile);
 
@@ -25,6 +28,43 @@ export interface RestoreTestResult {
   keys: number;
   revision: number;
   durationSeconds: number;
+}
+
+/** A stored, verified snapshot to restore-test: its object name in the store it was written to. */
+export interface SnapshotRef {
+  name: string;
+  /** status.backup.location of it (no credentials). */
+  location: string;
+  sizeBytes?: number;
+  store: SnapshotStore;
+}
+
+/** Restores a stored snapshot into a scratch etcd and counts its keys; rejects with a readable reason. */
+export interface RestoreTester {
+  test(snapshot: SnapshotRef): Promise<RestoreTestResult>;
+}
+
+/** In this process, with etcd and etcdutl binaries (a local copy of an S3 object is made for it). */
+export class InProcessRestoreTester implements RestoreTester {
+  constructor(
+    private readonly tools: RestoreTools,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  test(snapshot: SnapshotRef): Promise<RestoreTestResult> {
+    return snapshot.store.withLocalCopy(snapshot.name, (file) =>
+      restoreTest(file, this.tools, this.timeoutMs),
+    );
+  }
+}
+
+/** Fails every run with `why` (verify.restoreTest asked for, nothing to run it with). */
+export class UnavailableRestoreTester implements RestoreTester {
+  constructor(private readonly why: string) {}
+
+  test(): Promise<RestoreTestResult> {
+    return Promise.reject(new Error(this.why));
+  }
 }
 
 /** Find the tools on PATH (etcdutl preferred, etcdctl as the 3.4 fallback); undefined when missing. */

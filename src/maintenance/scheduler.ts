@@ -11,7 +11,7 @@ import { runBackup, type BackupOutcome, type MemberPreference } from './backup.j
 import { planDefrag, probeMembers, runDefrag, type DefragThresholds } from './defrag.js';
 import type { Retention } from './retention.js';
 import { dueRun, parseSchedule, periodAt, type Schedule } from './schedule.js';
-import { restoreTest, type RestoreTools } from './restoreTest.js';
+import type { RestoreTester } from './restoreTest.js';
 import { SnapshotError } from './snapshot.js';
 import type { SnapshotStore } from './stores.js';
 
@@ -20,8 +20,8 @@ export interface BackupConfig {
   member: MemberPreference;
   retention: Retention;
   store: SnapshotStore;
-  /** verify.restoreTest: restore each stored snapshot into a scratch etcd with these tools and count its keys. */
-  restoreTest?: RestoreTools | { missing: string };
+  /** verify.restoreTest: restore each stored snapshot into a scratch etcd with this and count its keys. */
+  restoreTest?: RestoreTester;
 }
 
 export interface DefragConfig extends DefragThresholds {
@@ -267,11 +267,12 @@ export class MaintenanceScheduler {
     let restored: { time: string; keys: number } | undefined;
     if (b.restoreTest) {
       try {
-        const tools = b.restoreTest;
-        if ('missing' in tools) throw new Error(tools.missing);
-        const r = await b.store.withLocalCopy(out.name, (file) =>
-          restoreTest(file, tools, this.cfg.timeoutMs * 12),
-        );
+        const r = await b.restoreTest.test({
+          name: out.name,
+          location: out.location,
+          sizeBytes: out.sizeBytes,
+          store: b.store,
+        });
         restored = { time: iso(this.now()), keys: r.keys };
       } catch (e) {
         this.counters.backupFailures.set(

@@ -4,16 +4,17 @@
  * sink that commits only when the hash matched (a file renamed into place, an S3 upload completed).
  * Also the offline check of a saved file: trailing hash, then the bbolt structure itself.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
-import type { MemberClient, SnapshotChunk } from '../etcd/grpc.js';
+import { finished } from 'node:stream/promises';
+import type { MemberClient } from '../etcd/grpc.js';
+import type { SnapshotStream } from '../etcd/snapshotStream.js';
+import { WriteFileError, writeFileAtomically as writeAtomically } from './atomicFile.js';
+import { HASH_BYTES, TrailingHash } from './trailingHash.js';
 import { readBolt, readBoltMeta, type BoltMeta, type BoltSummary } from './bbolt.js';
 
-const HASH_BYTES = 32;
-const COALESCE_BYTES = 1 << 20;
+const PROGRESS_EVERY_BYTES = 1 << 20;
 
 export class SnapshotError extends Error {
   constructor(
@@ -45,112 +46,68 @@ export interface StreamResult {
  * before them must equal them, checked at the end before the stream is declared finished.
  */
 export class TrailingHashCheck extends Transform {
-  private readonly hash = createHash('sha256');
-  private tail = Buffer.alloc(0);
-  bytes = 0;
-  digest = '';
+  private readonly check = new TrailingHash();
+
+  get bytes(): number {
+    return this.check.bytes;
+  }
+
+  get digest(): string {
+    return this.check.digest;
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (chunk.length >= HASH_BYTES) {
-      if (this.tail.length > 0) this.hash.update(this.tail);
-      this.hash.update(chunk.subarray(0, chunk.length - HASH_BYTES));
-      this.tail = Buffer.from(chunk.subarray(chunk.length - HASH_BYTES));
-    } else {
-      const joined = Buffer.concat([this.tail, chunk]);
-      const keep = Math.min(HASH_BYTES, joined.length);
-      if (joined.length > keep) this.hash.update(joined.subarray(0, joined.length - keep));
-      this.tail = joined.subarray(joined.length - keep);
-    }
+    this.check.update(chunk);
     cb(null, chunk);
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.tail.length < HASH_BYTES) {
-      cb(
-        new SnapshotError(
-          `snapshot stream ended after ${this.bytes} bytes, before etcd's 32-byte hash`,
-          'Truncated',
-        ),
-      );
-      return;
-    }
-    const got = this.hash.digest();
-    this.digest = got.toString('hex');
-    if (!got.equals(this.tail)) {
-      cb(
-        new SnapshotError(
-          `snapshot hash mismatch: SHA-256 of the ${this.bytes - HASH_BYTES} database bytes is ${this.digest}, etcd sent ${this.tail.toString('hex')}`,
-          'HashMismatch',
-        ),
-      );
-      return;
-    }
-    cb();
+    const problem = this.check.verify();
+    cb(problem && new SnapshotError(problem.message, problem.reason));
   }
 }
 
-/** Stream one member's snapshot into `sink`; rejects (and destroys the sink) unless etcd's hash matched. */
+/**
+ * Stream one member's snapshot into `sink`; rejects (and destroys the sink) unless etcd's hash matched.
+ * No stream stages in between: each piece of blob (a view of the received bytes) is hashed and handed to
+ * the sink as it is; the sink's buffer coalesces what arrives while a write is in flight (one writev),
+ * and when it is full the transfer pauses (HTTP/2 flow control then holds the member back).
+ */
 export async function streamSnapshot(
   client: MemberClient,
   sink: Writable,
   opts: StreamOptions,
 ): Promise<StreamResult> {
   const started = Date.now();
-  let call;
-  try {
-    call = await client.snapshotStream(opts.overallTimeoutMs);
-  } catch (e) {
-    throw new SnapshotError(client.describeError(e, 'maintenance.snapshot').message, 'Unavailable');
-  }
-  const check = new TrailingHashCheck();
-  let total: number | undefined;
+  const check = new TrailingHash();
+  const t: Transfer = { lastData: Date.now(), stalled: false };
+  // Errors reach us through the transfer and `finished`; this keeps a late one (after we destroyed the
+  // sink) from being an unhandled 'error' event.
+  const ignore = (): void => undefined;
+  sink.on('error', ignore);
+  // One timer that re-arms itself for the rest of the idle window, instead of a new one per chunk.
   let idle: NodeJS.Timeout | undefined;
-  let stalled = false;
-  const arm = (): void => {
-    clearTimeout(idle);
+  const watch = (ms: number): void => {
     idle = setTimeout(() => {
-      stalled = true;
-      call.cancel();
-    }, opts.idleTimeoutMs);
+      const quiet = Date.now() - t.lastData;
+      if (quiet < opts.idleTimeoutMs) watch(opts.idleTimeoutMs - quiet);
+      else {
+        t.stalled = true;
+        t.stream?.cancel();
+      }
+    }, ms);
   };
-  arm();
   try {
-    await pipeline(
-      call,
-      async function* (src: AsyncIterable<SnapshotChunk>) {
-        // etcd sends 32 KiB messages; hashing and writing them 1 MiB at a time is much cheaper.
-        let received = 0;
-        let batch: Buffer[] = [];
-        let batched = 0;
-        for await (const msg of src) {
-          arm();
-          if (total === undefined) {
-            total = Number(msg.remaining_bytes ?? 0) + (msg.blob?.length ?? 0) || undefined;
-          }
-          if (msg.blob && msg.blob.length > 0) {
-            received += msg.blob.length;
-            batch.push(msg.blob);
-            batched += msg.blob.length;
-            if (batched >= COALESCE_BYTES) {
-              opts.onProgress?.(received, total);
-              yield batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-              batch = [];
-              batched = 0;
-            }
-          }
-        }
-        if (batched > 0) {
-          opts.onProgress?.(received, total);
-          yield Buffer.concat(batch, batched);
-        }
-      },
-      check,
-      sink,
-    );
+    await transfer(client, sink, check, opts, t, () => watch(opts.idleTimeoutMs));
+    const problem = check.verify();
+    if (problem) throw new SnapshotError(problem.message, problem.reason);
+    sink.end();
+    await finished(sink);
+    sink.off('error', ignore);
   } catch (e) {
+    sink.destroy(e as Error);
     if (e instanceof SnapshotError) throw e;
-    if (stalled)
+    if (t.stalled)
       throw new SnapshotError(
         `snapshot from ${client.endpoint.url} stalled: no data for ${opts.idleTimeoutMs / 1000}s`,
         'Stalled',
@@ -162,22 +119,75 @@ export async function streamSnapshot(
     );
   } finally {
     clearTimeout(idle);
-    call.cancel();
+    t.stream?.cancel();
   }
   return { bytes: check.bytes, sha256: check.digest, durationMs: Date.now() - started };
+}
+
+interface Transfer {
+  stream?: SnapshotStream;
+  lastData: number;
+  stalled: boolean;
+}
+
+/** Run the call into `sink` (hashing on the way); resolves when the call ended with status OK. */
+function transfer(
+  client: MemberClient,
+  sink: Writable,
+  check: TrailingHash,
+  opts: StreamOptions,
+  t: Transfer,
+  started: () => void,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let paused = false;
+    let reported = 0;
+    const onDrain = (): void => {
+      paused = false;
+      t.stream?.resume();
+    };
+    const onClose = (): void => done(new Error('the snapshot sink closed before the stream ended (write)'));
+    const done = (e?: Error): void => {
+      sink.off('drain', onDrain).off('error', done).off('close', onClose);
+      if (e) reject(e);
+      else resolve();
+    };
+    sink.on('drain', onDrain).once('error', done).once('close', onClose);
+    const progress = (): void => {
+      reported = check.bytes;
+      opts.onProgress?.(check.bytes, t.stream?.totalBytes);
+    };
+    const handlers = {
+      data: (b: Buffer): void => {
+        t.lastData = Date.now();
+        check.update(b);
+        if (opts.onProgress && check.bytes - reported >= PROGRESS_EVERY_BYTES) progress();
+        if (!sink.write(b) && !paused) {
+          paused = true;
+          t.stream?.pause();
+        }
+      },
+      end: (e?: Error): void => {
+        if (!e && opts.onProgress && check.bytes > reported) progress();
+        done(e);
+      },
+    };
+    client.snapshotStream(opts.overallTimeoutMs, handlers).then(
+      (s) => {
+        t.stream = s;
+        if (paused) s.pause();
+        started();
+      },
+      (e: unknown) =>
+        done(new SnapshotError(client.describeError(e, 'maintenance.snapshot').message, 'Unavailable')),
+    );
+  });
 }
 
 export interface SavedSnapshot extends StreamResult {
   file: string;
   meta: BoltMeta;
 }
-
-/**
- * Channel options for a member client that streams snapshots: a 16 MiB HTTP/2 flow-control window, so
- * the member is not held back by a WINDOW_UPDATE every 64 KiB (measured: about 1.6× the throughput on
- * loopback). Costs memory only while data is in flight.
- */
-export const SNAPSHOT_CHANNEL_OPTIONS = { 'grpc-node.flow_control_window': 16 << 20 } as const;
 
 /**
  * Save a snapshot to `file` atomically: written to a hidden temporary name beside it with mode 0600,
@@ -215,38 +225,10 @@ export async function writeFileAtomically<T>(
   file: string,
   write: (out: Writable, tmpPath: string) => Promise<T>,
 ): Promise<T> {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(
-    dir,
-    `.${path.basename(file)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`,
-  );
   try {
-    // `flush`: the stream fsyncs the file before it closes, and a pipeline into it ends only after that close.
-    const out = fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true });
-    await new Promise<void>((resolve, reject) => {
-      out.once('open', () => resolve());
-      out.once('error', (e) => reject(new SnapshotError(`cannot write ${file}: ${e.message}`, 'Write')));
-    });
-    const res = await write(out, tmp);
-    if (!out.closed) {
-      out.end();
-      await finished(out);
-    }
-    await fs.promises.rename(tmp, file);
-    await fsyncDir(dir);
-    return res;
+    return await writeAtomically(file, write);
   } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const d = await fs.promises.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
+    throw e instanceof WriteFileError ? new SnapshotError(e.message, 'Write') : e;
   }
 }
 

@@ -29,7 +29,8 @@ type Family = { name: string; help: string; type: 'gauge' | 'counter' | 'histogr
         | 'probeErrors'
         | 'backupDuration'
         | 'backupFailures'
-        | 'defragReclaimed';
+        | 'defragReclaimed'
+        | 'advice';
     }
 );
 
@@ -193,6 +194,38 @@ const FAMILIES: Family[] = [
     help: 'Whether the alarm is active on the member (1/0), from Maintenance.Alarm.',
     type: 'gauge',
     kind: 'alarm',
+  },
+  memberGauge(
+    'etcd_member_db_fragmentation_ratio',
+    'Share of the member backend that is free space only a defragmentation returns: 1 - dbSizeInUse/dbSize.',
+    (m) =>
+      m.dbSizeBytes && m.dbSizeInUseBytes !== undefined ? 1 - m.dbSizeInUseBytes / m.dbSizeBytes : undefined,
+  ),
+  clusterGauge(
+    'etcd_cluster_db_growth_bytes_per_second',
+    'Growth of the largest member backend from a robust fit over the kept history (status.capacity; compaction and defragmentation drops are not negative growth). Absent until the history holds 30 rounds over 60 s.',
+    (r) => r.evaluation.capacity.growthPerSecond,
+  ),
+  clusterGauge(
+    'etcd_cluster_db_quota_exhaustion_timestamp_seconds',
+    'When the backend reaches the quota at that growth. Absent when it is not growing or the quota is unknown.',
+    (r) => r.evaluation.capacity.exhaustionEpochSeconds,
+  ),
+  clusterGauge(
+    'etcd_cluster_db_reclaimable_bytes',
+    'What a defragmentation of the most fragmented member would return (dbSize - dbSizeInUse).',
+    (r) => r.evaluation.status.capacity?.reclaimableBytes,
+  ),
+  clusterGauge(
+    'etcd_cluster_write_revisions_per_second',
+    'Store revisions per second over the advice window (one per write transaction).',
+    (r) => r.evaluation.status.capacity?.writeRevisionsPerSecond,
+  ),
+  {
+    name: 'etcd_cluster_advice',
+    help: 'Active advice (status.advice): 1 while raised, by code and severity (and member when it is about one).',
+    type: 'gauge',
+    kind: 'advice',
   },
   { ...leaderChangesSpec, type: 'counter', kind: 'leaderChanges' },
   { ...probeDurationSpec, type: 'histogram', kind: 'probeDuration' },
@@ -406,6 +439,12 @@ export class MetricsExporter {
             if (!m.id) continue;
             for (const alarm of ['NOSPACE', 'CORRUPT'] as const)
               lines.push(`\n${f.name}{${l},alarm="${alarm}"} ${m.alarms.includes(alarm) ? 1 : 0}`);
+          }
+          break;
+        case 'advice':
+          for (const a of r.evaluation.status.advice ?? []) {
+            const m = a.member ? `,member="${escapeLabel(a.member)}"` : '';
+            lines.push(`\n${f.name}{${c},code="${a.code}",severity="${a.severity}"${m}} 1`);
           }
           break;
         case 'leaderChanges': {

@@ -22,6 +22,7 @@ import { silentLogger, type Logger } from '../../src/log.js';
 import { MetricsExporter } from '../../src/metrics/exporter.js';
 import { ClusterMonitor } from '../../src/monitor/clusterMonitor.js';
 import { MonitorRegistry } from '../../src/monitor/registry.js';
+import type { EtcdMonitorStatus } from '../../src/crd/types.js';
 import { EtcdCluster } from '../helpers/etcdCluster.js';
 import { getJson } from '../helpers/monitor.js';
 import { waitFor } from '../helpers/procs.js';
@@ -284,6 +285,70 @@ describe('live dashboard in headless Chromium against a real 3-member etcd', fun
       } finally {
         await dark.close();
       }
+    });
+
+    it('lists the advice of status.advice (severity, code, member, message, evidence, doc) and the capacity block', async () => {
+      // Standalone without --backup-schedule: NoBackup (info) after two rounds; on Debian's etcd 3.4 (the
+      // default binary) also UnsupportedVersion (warning) for every member.
+      await waitCount(page, '#advice li.advice[data-code="NoBackup"]', 1, 20_000);
+      const status = (await getJson(`${app!.url}/api/v1/cluster/status`)).body as EtcdMonitorStatus;
+      const advice = status.advice ?? [];
+      expect(advice.map((a) => a.code)).to.include('NoBackup');
+      await waitCount(page, '#advice li.advice', advice.length, 10_000);
+      const shown = await page.locator('#advice li.advice').evaluateAll((lis) =>
+        lis.map((li) => ({
+          code: li.getAttribute('data-code'),
+          severity: li.getAttribute('data-severity'),
+          member: li.getAttribute('data-member'),
+          badge: li.querySelector('.sev')?.textContent?.trim() ?? '',
+          icon: li.querySelector('.sev use')?.getAttribute('href') ?? '',
+          message: li.querySelector('.advice-msg')?.textContent ?? '',
+          evidence: li.querySelector('.advice-ev')?.textContent ?? '',
+          doc: li.querySelector('a.advice-doc')?.getAttribute('href') ?? '',
+        })),
+      );
+      // The page shows what the status says, in the status's order (worst first).
+      expect(shown.map((s) => [s.code, s.severity, s.member])).to.deep.equal(
+        advice.map((a) => [a.code, a.severity, a.member ?? null]),
+      );
+      for (const [i, a] of advice.entries()) {
+        const s = shown[i]!;
+        expect(s.message).to.equal(a.message);
+        expect(s.doc).to.equal(a.evidence.doc);
+        expect(s.badge).to.equal(
+          a.severity === 'info' ? 'Info' : a.severity === 'warning' ? 'Warning' : 'Critical',
+        );
+        expect(s.icon).to.equal(
+          a.severity === 'info' ? '#i-info' : a.severity === 'warning' ? '#i-warn' : '#i-bad',
+        );
+        expect(s.evidence).to.match(/\(threshold .+\) · etcd docs$/);
+      }
+      const noBackup = shown.find((s) => s.code === 'NoBackup')!;
+      expect(noBackup.evidence).to.match(/^0 schedules \(threshold 1 schedules\)/);
+      expect(noBackup.member).to.equal(null);
+      const version = status.versions[0] ?? '';
+      if (/^3\.4\./.test(version)) {
+        const unsupported = shown.filter((s) => s.code === 'UnsupportedVersion');
+        expect(unsupported.map((s) => s.member).sort()).to.deep.equal(['etcd1', 'etcd2', 'etcd3']);
+        for (const s of unsupported) {
+          expect(s.severity).to.equal('warning');
+          expect(s.message).to.contain(`member ${s.member} runs etcd 3.4.`);
+          expect(s.evidence).to.match(/^3\.4\.\d+ \(threshold 3\.5\.3\)/);
+        }
+      }
+      expect(await text(page, '#advice-count')).to.match(/\d+ (info|warning|critical)/);
+
+      // Capacity: fragmentation and reclaimable from the members' Status, the tier, and the growth (or
+      // while the history is shorter than 30 rounds over 60 s, the note saying so).
+      await waitText(page, '#cap-frag', /%$/);
+      expect(await text(page, '#cap-reclaim')).to.match(/\d (B|KiB|MiB)$/);
+      expect(await text(page, '#cap-tier')).to.equal('small');
+      expect(await text(page, '#cap-revs')).to.match(/\/s$/);
+      const growth = await text(page, '#cap-growth');
+      if (growth === '—')
+        expect(await text(page, '#capacity-notes')).to.match(/^Growth: a trend needs 30 rounds over 60 s/);
+      else expect(growth).to.match(/\/h$/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-advice.png'), fullPage: true });
     });
 
     it('turns Degraded without a reload when a member is killed', async () => {

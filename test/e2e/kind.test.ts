@@ -9,7 +9,10 @@
  *  - the Prometheus Operator (its Go module, run against the cluster) makes a real Prometheus scrape our
  *    Service through the chart's ServiceMonitor and load the chart's PrometheusRule, with
  *    kube-prometheus-stack's selectors (release label) and only the chart's release label values set;
- *  - deleting the EtcdMonitor removes its series from /metrics.
+ *  - deleting the EtcdMonitor removes its series from /metrics;
+ *  - with backup.persistence and backup.restoreTest enabled, an EtcdMonitor with a local backup and
+ *    verify.restoreTest gets status.backup.restoreTest.keys from a restore-test Job (etcdutl and etcd of the
+ *    node's registry.k8s.io/etcd image) equal to the keys written, and no Job or Pod of it is left.
  * Without a Docker engine it says so and skips; everything it creates (cluster, network, volumes, the
  * Prometheus Operator process) is removed in after(), also on failure.
  */
@@ -299,6 +302,9 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
     }
     expect(await canI('create', 'pods', 'etcd-e2e'), 'create pods').to.equal(false);
     expect(await canI('delete', 'events', 'etcd-e2e'), 'delete events').to.equal(false);
+    // No restore-test Jobs unless backup.restoreTest.enabled (the last case turns it on).
+    expect(await canI('create', 'jobs.batch', NS), `create jobs in ${NS}`).to.equal(false);
+    expect(await canI('create', 'secrets', NS), `create secrets in ${NS}`).to.equal(false);
   });
 
   it('with replicaCount=2 and secretAccess for one namespace: get Secrets there only; deleting the leader Pod hands the Lease to the other, which keeps writing status', async () => {
@@ -553,6 +559,191 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
       'series gone',
       async () => !(await leaderMetrics()).includes('cluster="etcd-e2e/main"'),
       60_000,
+      2000,
+    );
+  });
+
+  it('verify.restoreTest: a restore-test Job restores the stored snapshot and counts the keys written; the Job is gone afterwards', async () => {
+    await helm([
+      'upgrade',
+      RELEASE,
+      CHART,
+      '-n',
+      NS,
+      '--reuse-values',
+      '--wait',
+      '--timeout',
+      '5m',
+      '--set',
+      'backup.persistence.enabled=true',
+      '--set',
+      'backup.restoreTest.enabled=true',
+    ]);
+    // Exactly what the Job path needs, in the release namespace only.
+    for (const verb of ['create', 'get', 'delete'])
+      expect(await canI(verb, 'jobs.batch', NS), `${verb} jobs in ${NS}`).to.equal(true);
+    expect(await canI('list', 'pods', NS), `list pods in ${NS}`).to.equal(true);
+    expect(await canI('create', 'secrets', NS), `create secrets in ${NS}`).to.equal(true);
+    expect(await canI('create', 'jobs.batch', 'etcd-e2e'), 'create jobs in etcd-e2e').to.equal(false);
+    expect(await canI('list', 'jobs.batch', NS), `list jobs in ${NS}`).to.equal(false);
+    expect(await canI('create', 'pods', NS), `create pods in ${NS}`).to.equal(false);
+    expect(await canI('get', 'pods', NS, 'log'), `get pods/log in ${NS}`).to.equal(false);
+    expect(await canI('get', 'secrets', NS), `get secrets in ${NS}`).to.equal(false);
+    expect(await canI('delete', 'secrets', NS), `delete secrets in ${NS}`).to.equal(false);
+
+    const etcdctl = (args: string[]): Promise<string> =>
+      kubectl(['-n', 'etcd-e2e', 'exec', 'etcd-0', '--', 'etcdctl', ...args]);
+    const WRITTEN = 20;
+    for (let i = 0; i < WRITTEN; i++)
+      await etcdctl(['put', `/restore-e2e/k${String(i).padStart(2, '0')}`, `v${i}`]);
+    const inCluster = (
+      JSON.parse(await etcdctl(['get', '', '--prefix', '--keys-only', '-w', 'json'])) as { count?: number }
+    ).count;
+    expect(inCluster, 'keys in the cluster').to.equal(WRITTEN);
+
+    const endpoints = [0, 1, 2].map((i) => `http://etcd-${i}.etcd.etcd-e2e.svc:2379`);
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'etcdmonitor.dev/v1alpha1',
+        kind: 'EtcdMonitor',
+        metadata: { name: 'backup', namespace: 'etcd-e2e' },
+        spec: {
+          endpoints,
+          interval: '5s',
+          timeout: '2s',
+          backup: {
+            schedule: '@every 30s',
+            destination: { local: { path: '/backups' } },
+            verify: { restoreTest: true },
+          },
+        },
+      }),
+    );
+    interface BackupStatusJson {
+      lastError?: string;
+      location?: string;
+      revision?: number;
+      restoreTest?: { time: string; keys: number };
+    }
+    const backupStatus = async (): Promise<BackupStatusJson> =>
+      (
+        JSON.parse(await kubectl(['-n', 'etcd-e2e', 'get', 'etcdmonitor', 'backup', '-o', 'json'])) as {
+          status?: { backup?: BackupStatusJson };
+        }
+      ).status?.backup ?? {};
+    const restoreJobs = async (): Promise<string> =>
+      (
+        await kubectl([
+          '-n',
+          NS,
+          'get',
+          'jobs,pods,secrets',
+          '-l',
+          'app.kubernetes.io/component=restore-test',
+          '-o',
+          'name',
+        ])
+      ).trim();
+    // The Job while it runs: its Pod as the builder wrote it (non-root, read-only, loopback etcd).
+    interface JobJson {
+      metadata: { name: string; namespace: string };
+      spec: {
+        activeDeadlineSeconds?: number;
+        ttlSecondsAfterFinished?: number;
+        template: {
+          spec: {
+            automountServiceAccountToken?: boolean;
+            securityContext?: {
+              runAsNonRoot?: boolean;
+              runAsUser?: number;
+              seccompProfile?: { type?: string };
+            };
+            initContainers?: { name: string; image: string; restartPolicy?: string }[];
+            containers: { name: string; image: string }[];
+            volumes?: { name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean } }[];
+          };
+        };
+      };
+    }
+    const seen: { job: string; spec?: JobJson } = { job: '' };
+    const t0 = Date.now();
+    let st: BackupStatusJson;
+    try {
+      st = await waitFor(
+        'status.backup.restoreTest',
+        async () => {
+          if (!seen.job) {
+            seen.job = (await restoreJobs()).split('\n').find((n) => n.startsWith('job')) ?? '';
+            if (seen.job)
+              seen.spec = JSON.parse(
+                await kubectl(['-n', NS, 'get', seen.job, '-o', 'json']).catch(() => 'null'),
+              ) as JobJson | undefined;
+          }
+          const b = await backupStatus();
+          if (b.lastError) throw new Error(`backup failed: ${b.lastError}`);
+          return b.restoreTest ? b : undefined;
+        },
+        240_000,
+        1000,
+      );
+    } catch (e) {
+      const objs = await kubectl(['-n', NS, 'get', 'jobs,pods', '-o', 'wide']).catch(() => '');
+      const ev = await kubectl([
+        '-n',
+        'etcd-e2e',
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=backup',
+      ]).catch(() => '');
+      const logs = await kubectl(['-n', NS, 'logs', 'deployment/etcd-monitor', '--tail=30']).catch(() => '');
+      throw new Error(
+        `${String(e)}\n--- ${NS} ---\n${objs}\n--- events ---\n${ev}\n--- operator ---\n${logs}`,
+      );
+    }
+    console.log(
+      `      restore test: ${st.restoreTest!.keys} keys of ${st.location} (revision ${st.revision}) after ${Math.round((Date.now() - t0) / 1000)}s; Job seen: ${seen.job || 'none (between polls)'}`,
+    );
+    expect(st.restoreTest!.keys).to.equal(WRITTEN);
+    expect(seen.spec, 'the Job, seen while it ran').to.not.equal(undefined);
+    if (seen.spec) {
+      // The Job as run: in the release namespace, non-root with no token, the backup claim read-only.
+      const pod = seen.spec.spec.template.spec;
+      expect(seen.spec.metadata.namespace).to.equal(NS);
+      expect(seen.spec.spec.ttlSecondsAfterFinished).to.equal(300);
+      expect(pod.automountServiceAccountToken).to.equal(false);
+      expect(pod.securityContext).to.deep.include({ runAsNonRoot: true, runAsUser: 65532 });
+      expect(pod.securityContext?.seccompProfile?.type).to.equal('RuntimeDefault');
+      expect(pod.initContainers?.map((c) => [c.name, c.image, c.restartPolicy ?? ''])).to.deep.equal([
+        ['restore', 'registry.k8s.io/etcd:3.6.5-0', ''],
+        ['etcd', 'registry.k8s.io/etcd:3.6.5-0', 'Always'],
+      ]);
+      expect(pod.containers.map((c) => [c.name, c.image])).to.deep.equal([['count', OUR_IMAGE]]);
+      expect(pod.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim).to.deep.equal({
+        claimName: 'etcd-monitor-backups',
+        readOnly: true,
+      });
+    }
+    expect(st.location).to.match(/^\/backups\/etcd-e2e\/backup\/.+\.db$/);
+    const events = await kubectl([
+      '-n',
+      'etcd-e2e',
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=backup,reason=BackupSucceeded',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(events).to.contain(`restore-tested: ${WRITTEN} keys`);
+
+    // No more runs; the one in flight (if any) ends and deletes its Job: nothing is left behind.
+    await kubectl(['-n', 'etcd-e2e', 'delete', 'etcdmonitor', 'backup', '--wait=true']);
+    await waitFor(
+      'no restore-test Job, Pod or Secret left',
+      async () => (await restoreJobs()) === '',
+      120_000,
       2000,
     );
   });

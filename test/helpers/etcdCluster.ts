@@ -1,6 +1,8 @@
 /**
  * A real etcd cluster on loopback for tests and the demo: N members, each its own process and data dir.
- * Members can be killed, frozen (SIGSTOP), thawed and restarted.
+ * Members can be killed, frozen (SIGSTOP), thawed and restarted. Shapes for fault tests: any size (also
+ * even), a binary per member (mixed 3.5/3.6), peer URLs advertised through a proxy (test/helpers/faults.ts),
+ * and members added later as learners (addLearner, promote) or voters (addMember).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,12 +40,36 @@ export interface EtcdClusterOptions {
   /** --metrics=extensive so members export grpc_server_handling_seconds (default true). */
   extensiveMetrics?: boolean;
   namePrefix?: string;
+  /** Per-member binary (index i for member i; a missing entry uses `binary`), e.g. a 3.5/3.6 mix. */
+  binaries?: Array<string | undefined>;
+  /**
+   * Per-member peer URL the other members dial (advertised and in --initial-cluster), while the member
+   * listens on its own peer port: lets a proxy sit in front of each member's peer listener.
+   */
+  advertisePeerUrls?: string[];
+  /** --heartbeat-interval / --election-timeout in ms (default 50 / 500). */
+  heartbeatMs?: number;
+  electionMs?: number;
+}
+
+export interface AddMemberOptions {
+  /** Binary of the new member (default: the cluster's `binary`). */
+  binary?: string;
+  /** Join as a learner (member add --learner): a non-voting member until promote(). */
+  learner?: boolean;
 }
 
 export interface EtcdMemberProc {
   name: string;
   clientUrl: string;
+  /** The peer URL the other members dial (advertised). */
   peerUrl: string;
+  /** The peer URL the member listens on, when it differs from peerUrl (a proxy in between). */
+  listenPeerUrl?: string;
+  /** This member's binary, when it differs from the cluster's. */
+  binary?: string;
+  /** Added with member add --learner and not promoted yet. */
+  learner?: boolean;
   dataDir: string;
   logFile: string;
   proc?: ChildProcess;
@@ -85,6 +111,7 @@ export class EtcdCluster {
     readonly tls: EtcdTls | undefined,
     private readonly ownRoot: boolean,
     readonly etcdctlPath: string,
+    private readonly opts: EtcdClusterOptions = {},
   ) {}
 
   get endpoints(): string[] {
@@ -104,10 +131,14 @@ export class EtcdCluster {
     const members: EtcdMemberProc[] = [];
     for (let i = 0; i < size; i++) {
       const name = `${prefix}${i + 1}`;
+      const listenPeerUrl = `http://127.0.0.1:${peerPorts[i]}`;
+      const advertised = opts.advertisePeerUrls?.[i];
       members.push({
         name,
         clientUrl: `${scheme}://127.0.0.1:${clientPorts[i]}`,
-        peerUrl: `http://127.0.0.1:${peerPorts[i]}`,
+        peerUrl: advertised ?? listenPeerUrl,
+        ...(advertised && advertised !== listenPeerUrl ? { listenPeerUrl } : {}),
+        ...(opts.binaries?.[i] ? { binary: opts.binaries[i] } : {}),
         dataDir: path.join(root, name),
         logFile: path.join(root, `${name}.log`),
         args: [],
@@ -115,33 +146,7 @@ export class EtcdCluster {
     }
     const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
     const token = `tok-${process.pid}-${Date.now()}`;
-    for (const m of members) {
-      m.args = [
-        `--name=${m.name}`,
-        `--data-dir=${m.dataDir}`,
-        `--listen-client-urls=${m.clientUrl}`,
-        `--advertise-client-urls=${m.clientUrl}`,
-        `--listen-peer-urls=${m.peerUrl}`,
-        `--initial-advertise-peer-urls=${m.peerUrl}`,
-        `--initial-cluster=${initialCluster}`,
-        `--initial-cluster-token=${token}`,
-        '--initial-cluster-state=new',
-        '--heartbeat-interval=50',
-        '--election-timeout=500',
-        '--logger=zap',
-        '--log-level=warn',
-      ];
-      if (opts.extensiveMetrics !== false) m.args.push('--metrics=extensive');
-      if (opts.quotaBackendBytes) m.args.push(`--quota-backend-bytes=${opts.quotaBackendBytes}`);
-      if (opts.tls) {
-        m.args.push(
-          `--cert-file=${opts.tls.certFile}`,
-          `--key-file=${opts.tls.keyFile}`,
-          `--trusted-ca-file=${opts.tls.caFile}`,
-        );
-        if (opts.tls.clientCertAuth) m.args.push('--client-cert-auth');
-      }
-    }
+    for (const m of members) m.args = memberArgs(m, opts, initialCluster, 'new', token);
     const cluster = new EtcdCluster(
       members,
       binary,
@@ -149,6 +154,7 @@ export class EtcdCluster {
       opts.tls,
       ownRoot,
       opts.etcdctl ?? etcdctlBinary(),
+      opts,
     );
     try {
       for (let i = 0; i < size; i++) cluster.spawn(i);
@@ -163,7 +169,7 @@ export class EtcdCluster {
 
   private spawn(i: number): void {
     const m = this.members[i]!;
-    m.proc = startProcess(this.binary, m.args, {
+    m.proc = startProcess(m.binary ?? this.binary, m.args, {
       logFile: m.logFile,
       env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.env.ETCD_UNSUPPORTED_ARCH ?? '' },
     });
@@ -181,7 +187,10 @@ export class EtcdCluster {
     return new MemberClient(parseEndpoint(m.clientUrl), tls ? { tls } : {});
   }
 
-  /** Wait until every running member answers Status and they agree on a leader. */
+  /**
+   * Wait until every running member answers Status and they agree on a leader; voters must also serve a
+   * linearizable read (a learner serves none, so it is asked Status only).
+   */
   async waitHealthy(timeoutMs: number, indexes?: number[]): Promise<void> {
     const idx = indexes ?? this.members.map((_, i) => i).filter((i) => this.isRunning(i));
     await waitFor(
@@ -192,7 +201,7 @@ export class EtcdCluster {
           const c = this.client(i);
           try {
             const s = await c.status(1000);
-            await c.healthRead(1000);
+            if (!this.members[i]!.learner) await c.healthRead(1000);
             leaders.add(s.leaderId);
           } finally {
             c.close();
@@ -228,6 +237,118 @@ export class EtcdCluster {
       }
     }
     throw new Error('no member knows the leader');
+  }
+
+  /** The OS pid of member i's etcd process (undefined when it is not running). */
+  pid(i: number): number | undefined {
+    return this.isRunning(i) ? this.members[i]!.proc?.pid : undefined;
+  }
+
+  /** Member i's id as etcd prints it (hex), from the member list of a running member. */
+  async memberId(i: number): Promise<string> {
+    const name = this.members[i]!.name;
+    for (let j = 0; j < this.members.length; j++) {
+      if (!this.isRunning(j) || (this.members[j]!.learner && j !== i)) continue;
+      const c = this.client(j);
+      try {
+        const found = (await c.memberList(2000)).find((m) => m.name === name);
+        if (found) return found.id;
+      } catch {
+        /* try the next */
+      } finally {
+        c.close();
+      }
+    }
+    throw new Error(`no running member lists ${name}`);
+  }
+
+  /**
+   * Add a member at runtime: `etcdctl member add` (with --learner when asked), then start it with the
+   * initial cluster etcd printed and --initial-cluster-state=existing. Resolves with its index once it
+   * answers Status and knows the leader (a learner stays a learner: see promote()).
+   */
+  async addMember(opts: AddMemberOptions = {}): Promise<number> {
+    const running = this.members.map((_, i) => i).filter((i) => this.isRunning(i));
+    const [clientPort, peerPort] = await freePorts(2);
+    const prefix = this.opts.namePrefix ?? 'etcd';
+    let n = this.members.length + 1;
+    while (this.members.some((m) => m.name === `${prefix}${n}`)) n++;
+    const name = `${prefix}${n}`;
+    const scheme = this.tls ? 'https' : 'http';
+    const m: EtcdMemberProc = {
+      name,
+      clientUrl: `${scheme}://127.0.0.1:${clientPort}`,
+      peerUrl: `http://127.0.0.1:${peerPort}`,
+      ...(opts.binary ? { binary: opts.binary } : {}),
+      ...(opts.learner ? { learner: true } : {}),
+      dataDir: path.join(this.dataRoot, name),
+      logFile: path.join(this.dataRoot, `${name}.log`),
+      args: [],
+    };
+    const voters = running.filter((i) => !this.members[i]!.learner).map((i) => this.endpoints[i]!);
+    // etcd refuses (unhealthy cluster) until every voter has been connected for 5 s (strict reconfig check).
+    const out = await waitFor(
+      `member add ${name}`,
+      async () =>
+        this.etcdctl(
+          ['member', 'add', name, `--peer-urls=${m.peerUrl}`, ...(opts.learner ? ['--learner'] : [])],
+          voters,
+        ),
+      20_000,
+      500,
+    );
+    const initialCluster = /ETCD_INITIAL_CLUSTER="([^"]+)"/.exec(out)?.[1];
+    if (!initialCluster) throw new Error(`member add printed no ETCD_INITIAL_CLUSTER:\n${out}`);
+    m.args = memberArgs(m, this.opts, initialCluster, 'existing', 'unused-for-existing');
+    this.members.push(m);
+    const i = this.members.length - 1;
+    this.spawn(i);
+    try {
+      await waitFor(
+        `${name} serving with a leader`,
+        async () => {
+          const c = this.client(i);
+          try {
+            const s = await c.status(1000);
+            return s.leaderId !== '0' && s.isLearner === Boolean(opts.learner);
+          } finally {
+            c.close();
+          }
+        },
+        30_000,
+        200,
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- ${name}\n${tail(m.logFile)}`);
+    }
+    return i;
+  }
+
+  /** addMember({ learner: true, binary }): a learner that is started and left unpromoted. */
+  async addLearner(opts: Omit<AddMemberOptions, 'learner'> = {}): Promise<number> {
+    return this.addMember({ ...opts, learner: true });
+  }
+
+  /**
+   * Promote learner i to a voting member (`etcdctl member promote`), retried until etcd accepts it (it
+   * refuses while the learner is not yet in sync with the leader).
+   */
+  async promote(i: number, timeoutMs = 20_000): Promise<void> {
+    const id = await this.memberId(i);
+    const voters = this.members
+      .map((_, j) => j)
+      .filter((j) => this.isRunning(j) && !this.members[j]!.learner)
+      .map((j) => this.endpoints[j]!);
+    await waitFor(
+      `member promote ${this.members[i]!.name}`,
+      async () => {
+        await this.etcdctl(['member', 'promote', id], voters);
+        return true;
+      },
+      timeoutMs,
+      500,
+    );
+    delete this.members[i]!.learner;
   }
 
   async kill(i: number): Promise<void> {
@@ -277,6 +398,41 @@ export class EtcdCluster {
     await Promise.all(this.members.map((m) => (m.proc ? stopProcess(m.proc, 2000) : Promise.resolve())));
     if (this.ownRoot) fs.rmSync(this.dataRoot, { recursive: true, force: true });
   }
+}
+
+function memberArgs(
+  m: EtcdMemberProc,
+  opts: EtcdClusterOptions,
+  initialCluster: string,
+  state: 'new' | 'existing',
+  token: string,
+): string[] {
+  const args = [
+    `--name=${m.name}`,
+    `--data-dir=${m.dataDir}`,
+    `--listen-client-urls=${m.clientUrl}`,
+    `--advertise-client-urls=${m.clientUrl}`,
+    `--listen-peer-urls=${m.listenPeerUrl ?? m.peerUrl}`,
+    `--initial-advertise-peer-urls=${m.peerUrl}`,
+    `--initial-cluster=${initialCluster}`,
+    `--initial-cluster-token=${token}`,
+    `--initial-cluster-state=${state}`,
+    `--heartbeat-interval=${opts.heartbeatMs ?? 50}`,
+    `--election-timeout=${opts.electionMs ?? 500}`,
+    '--logger=zap',
+    '--log-level=warn',
+  ];
+  if (opts.extensiveMetrics !== false) args.push('--metrics=extensive');
+  if (opts.quotaBackendBytes) args.push(`--quota-backend-bytes=${opts.quotaBackendBytes}`);
+  if (opts.tls) {
+    args.push(
+      `--cert-file=${opts.tls.certFile}`,
+      `--key-file=${opts.tls.keyFile}`,
+      `--trusted-ca-file=${opts.tls.caFile}`,
+    );
+    if (opts.tls.clientCertAuth) args.push('--client-cert-auth');
+  }
+  return args;
 }
 
 function tail(file: string, lines = 15): string {

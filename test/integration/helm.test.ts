@@ -139,6 +139,53 @@ describe('Helm chart', function () {
     expect(JSON.stringify(all.filter((d) => d.kind.endsWith('Role')))).to.not.include('secrets');
   });
 
+  it('sharding.enabled: one StatefulSet of totalShards × replicasPerShard Pods, shard from the ordinal', async () => {
+    const r = await helm([
+      'template',
+      'em',
+      CHART,
+      '--set',
+      'sharding.enabled=true',
+      '--set',
+      'sharding.totalShards=3',
+      '--set',
+      'sharding.replicasPerShard=2',
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    const all = docs(r.stdout);
+    expect(all.filter((d) => d.kind === 'Deployment')).to.have.length(0);
+    const sts = all.find((d) => d.kind === 'StatefulSet') as unknown as {
+      spec: {
+        replicas: number;
+        podManagementPolicy: string;
+        serviceName: string;
+        template: { spec: { containers: Array<{ args: string[]; env: Array<{ name: string }> }> } };
+      };
+    };
+    expect(sts.spec.replicas).to.equal(6);
+    expect(sts.spec.podManagementPolicy).to.equal('Parallel');
+    expect(sts.spec.serviceName).to.equal('em-etcd-monitor');
+    const c = sts.spec.template.spec.containers[0]!;
+    expect(c.args).to.include.members(['--total-shards=3', '--shard-from-pod-name', '--leader-elect']);
+    expect(c.env.map((e) => e.name)).to.include('POD_NAME');
+    // One replica per shard: no standby, no leader election.
+    const single = await helm([
+      'template',
+      'em',
+      CHART,
+      '--set',
+      'sharding.enabled=true',
+      '--set',
+      'sharding.replicasPerShard=1',
+    ]);
+    expect(single.code, single.stderr).to.equal(0);
+    expect(single.stdout).to.include('--total-shards=2');
+    expect(single.stdout).to.not.include('--leader-elect');
+    const bad = await helm(['template', 'em', CHART, '--set', 'sharding.totalShards=0']);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.match(/totalShards/);
+  });
+
   it('leaves the V8 heap to Node when operator.maxHeapMiB=0', async () => {
     const r = await helm(['template', 'em', CHART, '--set', 'operator.maxHeapMiB=0']);
     expect(r.code, r.stderr).to.equal(0);

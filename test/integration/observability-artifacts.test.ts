@@ -60,9 +60,26 @@ const MONITOR_METRICS = [
   // The backup schedule (period length, first seen), for EtcdBackupStale.
   'etcd_backup_schedule_period_seconds',
   'etcd_backup_schedule_start_timestamp_seconds',
+  // SPEC §10: capacity and advice.
+  'etcd_cluster_db_growth_bytes_per_second',
+  'etcd_cluster_db_quota_exhaustion_timestamp_seconds',
+  'etcd_cluster_db_reclaimable_bytes',
+  'etcd_cluster_write_revisions_per_second',
+  'etcd_member_db_fragmentation_ratio',
+  'etcd_cluster_advice',
 ];
 /** Monitor series the alerts need but no dashboard panel has to show. */
 const ALERT_ONLY_METRICS = ['etcd_backup_schedule_start_timestamp_seconds'];
+/** SPEC §10: the alerts on capacity and advice. */
+const CAPACITY_ALERTS = [
+  'EtcdQuotaExhaustionWithin24h',
+  'EtcdQuotaExhaustionWithin7d',
+  'EtcdDatabaseHighFragmentation',
+  'EtcdSlowDisk',
+  'EtcdSlowBackendCommit',
+  'EtcdSlowPeerNetwork',
+  'EtcdAdviceWarning',
+];
 const MONITOR_SELECTOR = ['job=~"$job"', 'cluster=~"$cluster"'];
 const NATIVE_SELECTOR = 'job=~"$etcd_job"';
 
@@ -317,17 +334,27 @@ describe('observability artefacts', function () {
         'EtcdMonitorDown',
         'EtcdBackupFailing',
         'EtcdBackupStale',
+        'EtcdQuotaExhaustionWithin24h',
+        'EtcdQuotaExhaustionWithin7d',
+        'EtcdDatabaseHighFragmentation',
+        'EtcdSlowDisk',
+        'EtcdSlowBackendCommit',
+        'EtcdSlowPeerNetwork',
+        'EtcdAdviceWarning',
       ]);
     });
 
-    it('every alert has a severity, summary, description and an etcd.io runbook, naming its cluster or member', () => {
+    it("every alert has a severity, summary, description and a runbook (etcd.io, or the README's capacity and advice), naming its cluster or member", () => {
       for (const a of alerts()) {
         expect(a.labels?.severity, a.alert).to.be.oneOf(['critical', 'warning']);
         const ann = a.annotations ?? {};
         expect(ann.summary, `${a.alert} summary`).to.be.a('string').and.not.equal('');
         expect(ann.description, `${a.alert} description`).to.be.a('string').and.not.equal('');
+        // The capacity and advice alerts (SPEC §10) link the README section that explains the advice codes.
         expect(ann.runbook_url, `${a.alert} runbook_url`).to.match(
-          /^https:\/\/etcd\.io\/docs\/v3\.5\/op-guide\//,
+          CAPACITY_ALERTS.includes(a.alert)
+            ? /^https:\/\/etcdmonitor\.dev\/#capacity-and-advice$/
+            : /^https:\/\/etcd\.io\/docs\/v3\.5\/op-guide\//,
         );
         const text = `${ann.summary} ${ann.description}`;
         if (a.group === 'etcd-monitor' && a.alert !== 'EtcdMonitorDown')
@@ -602,6 +629,7 @@ describe('observability artefacts', function () {
         'Resources',
         'Disk & network (etcd native)',
         'Backups & maintenance',
+        'Capacity & advice',
       ]);
       const exprsIn = (row: string): string =>
         all
@@ -788,6 +816,183 @@ describe('observability artefacts', function () {
       }));
       await inTmp(async (dir) => {
         const p = path.join(dir, 'backup-panels.test.yml');
+        fs.writeFileSync(
+          p,
+          YAML.stringify({
+            rule_files: [],
+            evaluation_interval: '1m',
+            tests: [{ interval: '1m', input_series: inputSeries, promql_expr_test: tests }],
+          }),
+        );
+        const r = await run('promtool', ['test', 'rules', p]);
+        expect(r.code, out(r)).to.equal(0);
+      });
+    });
+
+    it('the capacity & advice row shows every SPEC §10 series, with "no trend yet" / "not growing" / "none" stand-ins (promtool)', async () => {
+      const all = panelsWithRows(dashboard()).filter((p) => p.row === 'Capacity & advice');
+      const byTitle = (title: string): Panel => {
+        const p = all.find((x) => x.panel.title === title);
+        expect(p, `panel "${title}" in Capacity & advice`).to.not.equal(undefined);
+        return p!.panel;
+      };
+      const text = (title: string, value: string): string | undefined =>
+        (byTitle(title).fieldConfig!.defaults.mappings ?? [])
+          .map((m) => m.options[value]?.text)
+          .find((x) => x !== undefined);
+      expect(byTitle('Time to quota exhaustion').type).to.equal('stat');
+      expect(byTitle('Time to quota exhaustion').fieldConfig!.defaults.unit).to.equal('s');
+      expect(text('Time to quota exhaustion', '-1')).to.equal('not growing');
+      expect(text('Time to quota exhaustion', '-2')).to.equal('no trend yet');
+      expect(text('DB growth (trend)', '-1')).to.equal('no trend yet');
+      expect(byTitle('DB size vs quota').fieldConfig!.defaults.unit).to.equal('bytes');
+      expect(byTitle('Fragmentation per member').fieldConfig!.defaults.unit).to.equal('percentunit');
+      expect(byTitle('Reclaimable by defragmentation').fieldConfig!.defaults.unit).to.equal('bytes');
+      expect(byTitle('Advice').type).to.equal('table');
+
+      // "default" grows (1 B/s: the quota in 1e6 s) and has two advice until 40m; "etcd-a/main" has a
+      // trend but does not grow; "etcd-b/main" has no trend yet and no quota. Another job's same-named
+      // series never count.
+      const mon = (c: string): string => `job="etcd-monitor",instance="etcd-monitor:8080",cluster="${c}"`;
+      const d = mon('default');
+      const a = mon('etcd-a/main');
+      const b = mon('etcd-b/main');
+      const inputSeries = [
+        ...[d, a, b].map((l) => [`etcd_cluster_healthy{${l}}`, '1x60']),
+        [`etcd_mvcc_db_total_size_bytes{${d},member="etcd1"}`, '1000000x60'],
+        [`etcd_mvcc_db_total_size_bytes{${d},member="etcd2"}`, '800000x60'],
+        [`etcd_mvcc_db_total_size_bytes{${a},member="etcd1"}`, '500000x60'],
+        [`etcd_mvcc_db_total_size_bytes{${b},member="etcd1"}`, '100x60'],
+        ['etcd_mvcc_db_total_size_bytes{job="etcd-cluster",instance="etcd1:2379"}', '9000000x60'],
+        [`etcd_cluster_db_quota_used_ratio{${d}}`, '0.5x60'],
+        [`etcd_cluster_db_quota_used_ratio{${a}}`, '0.25x60'],
+        [`etcd_cluster_db_growth_bytes_per_second{${d}}`, '1x60'],
+        [`etcd_cluster_db_growth_bytes_per_second{${a}}`, '0x60'],
+        [`etcd_cluster_db_quota_exhaustion_timestamp_seconds{${d}}`, '1003600x60'],
+        [`etcd_member_db_fragmentation_ratio{${d},member="etcd1"}`, '0.25x60'],
+        [`etcd_member_db_fragmentation_ratio{${d},member="etcd2"}`, '0.5x60'],
+        [`etcd_member_db_fragmentation_ratio{${a},member="etcd1"}`, '0.25x60'],
+        [`etcd_cluster_db_reclaimable_bytes{${d}}`, '400000x60'],
+        [`etcd_cluster_db_reclaimable_bytes{${a}}`, '125000x60'],
+        [`etcd_cluster_write_revisions_per_second{${d}}`, '12.5x60'],
+        [`etcd_cluster_write_revisions_per_second{${a}}`, '0x60'],
+        [`etcd_cluster_advice{${d},code="SlowDisk",severity="warning",member="etcd2"}`, '1x40'],
+        [`etcd_cluster_advice{${d},code="EvenMemberCount",severity="info"}`, '1x40'],
+        [
+          'etcd_cluster_advice{job="something-else",instance="x:1",cluster="default",code="NoBackup",severity="info"}',
+          '1x60',
+        ],
+      ].map(([series, values]) => ({ series, values }));
+      const c = (cluster: string, extra = ''): string => `{cluster="${cluster}"${extra}}`;
+      const none = (cluster: string): { labels: string; value: number } => ({
+        labels: c(cluster, ',code="none",severity="none"'),
+        value: 0,
+      });
+      // At 30m (advice active) and 60m (advice cleared at 40m, gone after the 5m look-back).
+      const expected: Record<string, Record<'30m' | '60m', Array<{ labels: string; value: number }>>> = {
+        'DB size vs quota (A)': {
+          '30m': [
+            { labels: c('default'), value: 1000000 },
+            { labels: c('etcd-a/main'), value: 500000 },
+            { labels: c('etcd-b/main'), value: 100 },
+          ],
+          '60m': [],
+        },
+        'DB size vs quota (B)': {
+          '30m': [
+            { labels: c('default'), value: 2000000 },
+            { labels: c('etcd-a/main'), value: 2000000 },
+          ],
+          '60m': [],
+        },
+        'DB size vs quota (C)': {
+          '30m': [
+            { labels: c('default'), value: 1000000 + 7 * 86400 },
+            { labels: c('etcd-a/main'), value: 500000 },
+          ],
+          '60m': [],
+        },
+        'Time to quota exhaustion (A)': {
+          '30m': [
+            { labels: c('default'), value: 1003600 - 1800 },
+            { labels: c('etcd-a/main'), value: -1 },
+            { labels: c('etcd-b/main'), value: -2 },
+          ],
+          '60m': [],
+        },
+        'DB growth (trend) (A)': {
+          '30m': [
+            { labels: c('default'), value: 1 },
+            { labels: c('etcd-a/main'), value: 0 },
+            { labels: c('etcd-b/main'), value: -1 },
+          ],
+          '60m': [],
+        },
+        'Reclaimable by defragmentation (A)': {
+          '30m': [
+            { labels: c('default'), value: 400000 },
+            { labels: c('etcd-a/main'), value: 125000 },
+          ],
+          '60m': [],
+        },
+        'Active advice (A)': {
+          '30m': [
+            { labels: '{severity="warning"}', value: 1 },
+            { labels: '{severity="info"}', value: 1 },
+          ],
+          '60m': [{ labels: '{severity="none"}', value: 0 }],
+        },
+        'Fragmentation per member (A)': {
+          '30m': [
+            { labels: c('default', ',member="etcd1"'), value: 0.25 },
+            { labels: c('default', ',member="etcd2"'), value: 0.5 },
+            { labels: c('etcd-a/main', ',member="etcd1"'), value: 0.25 },
+          ],
+          '60m': [],
+        },
+        'Reclaimable space per member (A)': {
+          '30m': [
+            { labels: c('default', ',member="etcd1"'), value: 250000 },
+            { labels: c('default', ',member="etcd2"'), value: 400000 },
+            { labels: c('etcd-a/main', ',member="etcd1"'), value: 125000 },
+          ],
+          '60m': [],
+        },
+        'Write revisions/s (A)': {
+          '30m': [
+            { labels: c('default'), value: 12.5 },
+            { labels: c('etcd-a/main'), value: 0 },
+          ],
+          '60m': [],
+        },
+        'Advice (A)': {
+          '30m': [
+            { labels: c('default', ',code="SlowDisk",severity="warning",member="etcd2"'), value: 1 },
+            { labels: c('default', ',code="EvenMemberCount",severity="info"'), value: 1 },
+            none('etcd-a/main'),
+            none('etcd-b/main'),
+          ],
+          '60m': [none('default'), none('etcd-a/main'), none('etcd-b/main')],
+        },
+      };
+      const targets = all.flatMap((p) =>
+        (p.panel.targets ?? []).map((t) => ({ where: `${p.panel.title} (${t.refId})`, expr: t.expr })),
+      );
+      expect(targets.map((t) => t.where).sort()).to.deep.equal(Object.keys(expected).sort());
+      const every = targets.map((t) => t.expr).join('\n');
+      for (const m of MONITOR_METRICS.filter((x) =>
+        /^etcd_(cluster_(db_(growth|quota_exhaustion|reclaimable)|write_revisions|advice)|member_db_fragmentation)/.test(
+          x,
+        ),
+      ))
+        expect(metricUses(every, m).length, m).to.be.greaterThan(0);
+      const tests = targets.flatMap((t) =>
+        (['30m', '60m'] as const)
+          .filter((at) => at === '30m' || expected[t.where]![at].length > 0)
+          .map((at) => ({ expr: substitute(t.expr), eval_time: at, exp_samples: expected[t.where]![at] })),
+      );
+      await inTmp(async (dir) => {
+        const p = path.join(dir, 'capacity-panels.test.yml');
         fs.writeFileSync(
           p,
           YAML.stringify({

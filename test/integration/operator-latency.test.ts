@@ -138,7 +138,12 @@ describe('operator verdicts on a busy machine', function () {
         [...final.values()].filter((s) => s?.phase === 'Healthy'),
         'every EtcdMonitor Healthy at the end',
       ).to.have.length(COUNT);
-      const warnings = (await events()).filter((e) => e.type === 'Warning' || /latency/i.test(e.message));
+      // Debian's etcd 3.4 is past etcd's support window: that advice is true and says nothing of latency.
+      const warnings = (await events()).filter(
+        (e) =>
+          (e.type === 'Warning' || /latency/i.test(e.message)) &&
+          !(e.reason === 'AdviceRaised' && e.message.includes('advice UnsupportedVersion')),
+      );
       expect(warnings.map((e) => `${e.involvedObject.name} ${e.reason}: ${e.message}`)).to.deep.equal([]);
       expect(bad, bad.slice(0, 5).join('\n')).to.deep.equal([]);
       // The figures were measured (not just absent) — most rounds carry one.

@@ -99,6 +99,11 @@ describe('operator on a real Kubernetes control plane', function () {
         { endpoints: ['a:2379'], thresholds: { dbQuotaWarningPercent: 150 } },
         /should be less than or equal to 100|must be less than or equal to 100/,
       ],
+      [
+        'unknown hardware tier',
+        { endpoints: ['a:2379'], thresholds: { hardwareTier: 'huge' } },
+        /spec.thresholds.hardwareTier: Unsupported value: "huge"/,
+      ],
       ['tls without secretName', { endpoints: ['a:2379'], tls: {} }, /spec.tls.secretName: Required value/],
       [
         'metrics urls count',
@@ -153,6 +158,46 @@ describe('operator on a real Kubernetes control plane', function () {
       expect(((await api.json()) as { phase: string }).phase).to.equal('Healthy');
     });
 
+    it('shows advice in the status and -o wide, each told once as an AdviceRaised Event, the phase untouched', async () => {
+      // Debian's etcd 3.4 is past etcd's support window (UnsupportedVersion per member); no spec.backup (NoBackup).
+      const s = await waitFor(
+        'advice',
+        async () => {
+          const st = await getStatus('main');
+          return (st?.advice ?? []).length >= 4 ? st : undefined;
+        },
+        15_000,
+        200,
+      );
+      const codes = s.advice!.map((a) => `${a.code}${a.member ? '/' + a.member : ''}`).sort();
+      expect(codes).to.include.members([
+        'NoBackup',
+        ...etcd.members.map((m) => `UnsupportedVersion/${m.name}`),
+      ]);
+      expect(s.phase).to.equal('Healthy');
+      expect(s.capacity?.historyRounds).to.be.a('number');
+      const wide = await cp.kubectl(['get', 'em', 'main', '-o', 'wide']);
+      expect(wide.stdout).to.match(/ADVICE/);
+      expect(wide.stdout).to.match(/\d+ \(3 warning\)/);
+      const rounds0 = app.registry.get('default/main')!.rounds;
+      await waitFor(
+        '5 more rounds',
+        async () => app.registry.get('default/main')!.rounds >= rounds0 + 5,
+        20_000,
+        200,
+      );
+      const ev = await cp.kubectl(['get', 'events', '--field-selector', 'reason=AdviceRaised', '-o', 'json']);
+      const items = (
+        JSON.parse(ev.stdout) as {
+          items: Array<{ message: string; count?: number; involvedObject: { name: string } }>;
+        }
+      ).items.filter((e) => e.involvedObject.name === 'main');
+      const unsupported = items.filter((e) => e.message.includes('UnsupportedVersion'));
+      expect(unsupported).to.have.length(3);
+      for (const e of unsupported) expect(e.count ?? 1).to.equal(1);
+    });
+
+    // After the advice test: raising advice (round 2) is a change worth a write; its figures are not.
     it('does not rewrite the status on every probe', async () => {
       const rv = async (): Promise<string> =>
         JSON.parse((await cp.kubectl(['get', 'em', 'main', '-o', 'json'])).stdout).metadata.resourceVersion;

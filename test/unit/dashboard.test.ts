@@ -24,11 +24,17 @@ import {
 import {
   absentLatencyText,
   ago,
+  capacityNotes,
+  dateTime,
   dbInUseText,
   DASH,
+  evidenceFigure,
+  evidenceText,
+  growthText,
   humanBytes,
   humanDuration,
   humanInt,
+  humanLongDuration,
   humanMs,
   humanPercent,
   humanRate,
@@ -38,9 +44,13 @@ import {
   leaderChangeDeltas,
   phaseInfo,
   phaseReason,
+  quotaFullText,
+  safeDocUrl,
+  severityInfo,
   tickBytes,
   tickMs,
   tickRate,
+  tierText,
 } from '../../web/dashboard/format.js';
 import { GENERATED, generateAssetsModule } from '../../scripts/build-dashboard.js';
 
@@ -186,6 +196,88 @@ describe('dashboard formatting', () => {
       'member metrics disabled',
     );
     expect(absentLatencyText('readP99Ms', undefined)).to.equal('not measured');
+  });
+});
+
+describe('dashboard capacity and advice (SPEC §10)', () => {
+  it('growth per hour, when the quota is full, tier: a dash while there is no trend, never a made-up 0', () => {
+    expect(growthText(1.5 * 1024 * 1024)).to.equal('1.5 MiB/h');
+    expect(growthText(0)).to.equal('0 B/h');
+    expect(growthText(undefined)).to.equal(DASH);
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    expect(quotaFullText('2026-12-04T16:30:00Z', 4096, now)).to.equal('in 3 d 4 h');
+    expect(quotaFullText('2026-12-01T17:20:00Z', 4096, now)).to.equal('in 5 h 20 min');
+    expect(quotaFullText('2026-12-01T11:59:00Z', 4096, now)).to.equal('now');
+    expect(quotaFullText(undefined, 0, now), 'a trend that is flat').to.equal('not growing');
+    expect(quotaFullText(undefined, undefined, now), 'no trend yet').to.equal(DASH);
+    expect(humanLongDuration(47 * 3600_000)).to.equal('47 h');
+    expect(humanLongDuration(72 * 3600_000)).to.equal('3 d');
+    expect(dateTime(new Date(2026, 11, 4, 9, 5).getTime())).to.equal('2026-12-04 09:05');
+    expect(tierText('medium')).to.equal('medium');
+    expect(tierText('beyond-xlarge')).to.equal('beyond xlarge');
+    expect(tierText(undefined)).to.equal(DASH);
+  });
+
+  it('says why a capacity figure is not there yet, in words', () => {
+    expect(
+      capacityNotes([
+        'dbGrowthBytesPerHour: a trend needs 30 rounds over 60 s of history; have 3 over 2 s',
+        'quotaExhaustionTime: the backend is not growing (over 5 min)',
+        'something else',
+      ]),
+    ).to.deep.equal([
+      'Growth: a trend needs 30 rounds over 60 s of history; have 3 over 2 s',
+      'Quota full: the backend is not growing (over 5 min)',
+      'something else',
+    ]);
+    expect(capacityNotes(undefined)).to.deep.equal([]);
+  });
+
+  it('every severity has an icon and a word, not only a colour', () => {
+    expect(severityInfo('critical')).to.deep.equal({ tone: 'bad', icon: 'i-bad', label: 'Critical' });
+    expect(severityInfo('warning')).to.deep.equal({ tone: 'warn', icon: 'i-warn', label: 'Warning' });
+    expect(severityInfo('info')).to.deep.equal({ tone: 'neutral', icon: 'i-info', label: 'Info' });
+    expect(severityInfo('bogus').label).to.equal('bogus');
+  });
+
+  it('shows the evidence figure against its threshold, in its unit', () => {
+    expect(evidenceText({ value: 12.345, threshold: 10, unit: 'ms', window: '5m' })).to.equal(
+      '12.3 ms (threshold 10 ms, over 5m)',
+    );
+    expect(evidenceText({ value: 251658240, threshold: 104857600, unit: 'bytes' })).to.equal(
+      '240 MiB (threshold 100 MiB)',
+    );
+    expect(evidenceText({ value: 18.52, threshold: 168, unit: 'hours', window: '3600s' })).to.equal(
+      '18.5 h (threshold 168 h, over 3600s)',
+    );
+    expect(evidenceFigure(4, 'version')).to.equal('3.4.0');
+    expect(evidenceFigure(5.03, 'version')).to.equal('3.5.3');
+    expect(evidenceFigure(4, 'members')).to.equal('4 members');
+    expect(evidenceFigure(5, 'changes/h')).to.equal('5 changes/h');
+    expect(evidenceFigure(12.4, 'minutes')).to.equal('12 min');
+    expect(evidenceFigure(1234, 'requests/s')).to.equal('1.2k/s');
+    expect(evidenceFigure(NaN, 'ms')).to.equal(DASH);
+  });
+
+  it('links only https documentation; anything else stays text', () => {
+    expect(safeDocUrl('https://etcd.io/docs/v3.5/op-guide/hardware/#disks')).to.equal(
+      'https://etcd.io/docs/v3.5/op-guide/hardware/#disks',
+    );
+    expect(safeDocUrl('javascript:alert(1)')).to.equal(undefined);
+    expect(safeDocUrl('http://example.com/')).to.equal(undefined);
+    expect(safeDocUrl('not a url')).to.equal(undefined);
+    expect(safeDocUrl(undefined)).to.equal(undefined);
+  });
+
+  it('puts the advice messages on the page as text: innerHTML only for the escaped chart SVG', () => {
+    const app = fs.readFileSync('web/dashboard/app.ts', 'utf8');
+    expect(app.match(/\.innerHTML\b/g)).to.have.length(1);
+    expect(app).to.match(/plot\.innerHTML = renderChart\(/);
+    expect(app).to.not.match(/insertAdjacentHTML|outerHTML|document\.write/);
+    const html = DASHBOARD_ASSETS[0]!.body;
+    for (const id of ['advice', 'advice-count', 'capacity', 'capacity-notes', 'cap-growth', 'cap-quota'])
+      expect(html, id).to.contain(`id="${id}"`);
+    expect(html).to.contain('<symbol id="i-info"');
   });
 });
 

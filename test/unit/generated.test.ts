@@ -14,7 +14,7 @@ describe('generated artefacts', () => {
     });
   }
 
-  it('the CRD carries the contract of SPEC §2 (and §9: -o wide adds LAST BACKUP)', () => {
+  it('the CRD carries the contract of SPEC §2 (§9: -o wide adds LAST BACKUP, §10: ADVICE)', () => {
     const crd = crdManifest() as {
       spec: { names: Record<string, unknown>; versions: Array<Record<string, unknown>> };
     };
@@ -43,6 +43,7 @@ describe('generated artefacts', () => {
       'Version',
       'Last Probe',
       'Last Backup',
+      'Advice',
     ]);
     // Round-trips through YAML unchanged.
     expect(YAML.parse(YAML.stringify(crd))).to.deep.equal(crd);

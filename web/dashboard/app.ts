@@ -6,9 +6,13 @@
 import { nearestIndex, PAD, renderChart, xDomain, type ChartSeries } from './charts.js';
 import {
   ago,
+  capacityNotes,
   clockTime,
   DASH,
+  dateTime,
   dbInUseText,
+  evidenceText,
+  growthText,
   humanBytes,
   humanDuration,
   humanInt,
@@ -21,11 +25,17 @@ import {
   leaderChangeDeltas,
   phaseInfo,
   phaseReason,
+  quotaFullText,
+  safeDocUrl,
+  severityInfo,
   tickBytes,
+  tierText,
   tickMs,
   tickRate,
 } from './format.js';
 import type {
+  Advice,
+  CapacityStatus,
   ClusterStatus,
   ClusterSummary,
   Condition,
@@ -358,6 +368,8 @@ function render(): void {
   renderStats(s);
   renderMembers(s.members);
   renderAlarms(s);
+  renderAdvice(s.advice ?? []);
+  renderCapacity(s.capacity, s);
   renderConditions(s.conditions);
   renderCharts(c, s);
   renderStale(c);
@@ -384,7 +396,7 @@ function renderList(): void {
       h(
         'span',
         { class: 'cl-sub' },
-        `${c.summary.phase}${stale ? ' (stale)' : ''} · ${c.summary.members ?? DASH} · leader ${c.summary.leader ?? 'none'}`,
+        `${c.summary.phase}${stale ? ' (stale)' : ''} · ${c.summary.members ?? DASH} · leader ${c.summary.leader ?? 'none'}${c.summary.advice && c.summary.advice !== '0' ? ` · advice ${c.summary.advice}` : ''}`,
       ),
     );
     if (c.name === state.selected) a.setAttribute('aria-current', 'page');
@@ -528,6 +540,84 @@ function renderAlarms(s: ClusterStatus): void {
       ),
     ),
   );
+}
+
+/** status.advice: one entry per advice, worst first (the server's order); every text through textContent. */
+function renderAdvice(advice: readonly Advice[]): void {
+  const box = $('advice');
+  const count = $('advice-count');
+  if (advice.length === 0) {
+    count.textContent = '';
+    box.replaceChildren(
+      h('p', {}, h('span', { class: 'pill', 'data-tone': 'ok' }, icon('i-ok'), 'No advice')),
+    );
+    return;
+  }
+  const bySeverity = new Map<string, number>();
+  for (const a of advice) bySeverity.set(a.severity, (bySeverity.get(a.severity) ?? 0) + 1);
+  count.textContent = [...bySeverity].map(([sev, n]) => `${n} ${sev}`).join(' · ');
+  const items = advice.map((a) => {
+    const sev = severityInfo(a.severity);
+    const since = Date.parse(a.since);
+    const doc = safeDocUrl(a.evidence.doc);
+    const evidence = h('p', { class: 'advice-ev' }, evidenceText(a.evidence));
+    if (doc) {
+      evidence.append(
+        ' · ',
+        h('a', { href: doc, target: '_blank', rel: 'noopener noreferrer', class: 'advice-doc' }, 'etcd docs'),
+      );
+    } else if (a.evidence.doc) {
+      evidence.append(` · ${a.evidence.doc}`);
+    }
+    const head = h(
+      'div',
+      { class: 'advice-head' },
+      h('span', { class: 'pill sev', 'data-tone': sev.tone }, icon(sev.icon), sev.label),
+      h('span', { class: 'advice-code' }, a.code),
+    );
+    if (a.member) head.append(h('span', { class: 'advice-member' }, `member ${a.member}`));
+    if (Number.isFinite(since))
+      head.append(
+        h('span', { class: 'advice-since', title: dateTime(since) }, `since ${ago(Date.now() - since)}`),
+      );
+    const li = h(
+      'li',
+      { class: 'advice', 'data-tone': sev.tone, 'data-code': a.code, 'data-severity': a.severity },
+      head,
+      h('p', { class: 'advice-msg' }, a.message),
+      evidence,
+    );
+    if (a.member) li.dataset.member = a.member;
+    return li;
+  });
+  box.replaceChildren(h('ul', { class: 'advice-list' }, ...items));
+}
+
+/** status.capacity: the trends once known, and the notes saying why a figure is not there yet. */
+function renderCapacity(c: CapacityStatus | undefined, s: ClusterStatus): void {
+  $('cap-growth').textContent = growthText(c?.dbGrowthBytesPerHour);
+  $('cap-growth-sub').textContent = c
+    ? `history ${humanDuration(c.historySeconds * 1000)} (${c.historyRounds} rounds)`
+    : '';
+  const exhaust = c?.quotaExhaustionTime ? Date.parse(c.quotaExhaustionTime) : NaN;
+  $('cap-quota').textContent = quotaFullText(c?.quotaExhaustionTime, c?.dbGrowthBytesPerHour, Date.now());
+  $('cap-quota-sub').textContent = [
+    Number.isFinite(exhaust) ? dateTime(exhaust) : '',
+    s.dbQuotaUsedPercent !== undefined ? `${humanPercent(s.dbQuotaUsedPercent)} used` : '',
+  ]
+    .filter((x) => x)
+    .join(' · ');
+  $('cap-frag').textContent = humanPercent(c?.fragmentationPercent);
+  $('cap-reclaim').textContent = humanBytes(c?.reclaimableBytes);
+  $('cap-revs').textContent = humanRate(c?.writeRevisionsPerSecond);
+  $('cap-revs-sub').textContent = 'one per write transaction';
+  $('cap-tier').textContent = tierText(c?.sizeTier);
+  $('cap-tier-sub').textContent =
+    c?.requestsPerSecond !== undefined
+      ? `etcd's hardware guide, at ${humanRate(c.requestsPerSecond)}`
+      : "etcd's hardware guide";
+  const notes = c ? capacityNotes(c.notes) : ['Waiting for the first capacity figures…'];
+  $('capacity-notes').replaceChildren(...notes.map((n) => h('li', {}, n)));
 }
 
 function renderConditions(conditions: Condition[]): void {

@@ -214,3 +214,130 @@ export function latencyFigureText(field: 'readP99Ms' | 'writeP99Ms', l: LatencyF
   if (own) return kind === 'max' ? `max of ${n ?? '?'} ${what}` : `p99 of the last ${n ?? '?'} ${what}`;
   return kind === 'max' ? `slowest of ${n ?? '?'} requests, last interval` : 'last interval';
 }
+
+/* ---------- capacity and advice (SPEC §10) ---------- */
+
+/** A long duration: "45 s", "6 min", "5 h 20 min", "3 d 4 h" (days from 48 h on). */
+export function humanLongDuration(ms: number): string {
+  const h = Math.floor(Math.max(0, ms) / 3_600_000);
+  if (h < 48) return humanDuration(ms);
+  const d = Math.floor(h / 24);
+  const rest = h % 24;
+  return rest ? `${d} d ${rest} h` : `${d} d`;
+}
+
+/** Local date and time "2026-12-04 14:03", independent of the browser's locale. */
+export function dateTime(t: number): string {
+  const d = new Date(t);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** Growth per hour: "1.2 MiB/h"; absent (no trend yet) as a dash. */
+export function growthText(bytesPerHour: number | null | undefined): string {
+  return isNum(bytesPerHour) ? `${humanBytes(bytesPerHour)}/h` : DASH;
+}
+
+/**
+ * When the quota is full: "in 3 d 4 h"; "now" when it is due; "not growing" when the trend is flat; a
+ * dash without a trend. `at` is status.capacity.quotaExhaustionTime.
+ */
+export function quotaFullText(
+  at: string | undefined,
+  growthPerHour: number | undefined,
+  nowMs: number,
+): string {
+  const t = at ? Date.parse(at) : NaN;
+  if (Number.isFinite(t)) return t <= nowMs ? 'now' : `in ${humanLongDuration(t - nowMs)}`;
+  if (isNum(growthPerHour)) return 'not growing';
+  return DASH;
+}
+
+const TIER_TEXT: Record<string, string> = {
+  small: 'small',
+  medium: 'medium',
+  large: 'large',
+  xlarge: 'xlarge',
+  'beyond-xlarge': 'beyond xlarge',
+};
+
+/** The hardware-guide tier the workload needs. */
+export function tierText(tier: string | undefined): string {
+  return tier ? (TIER_TEXT[tier] ?? tier) : DASH;
+}
+
+const CAPACITY_FIELDS: Record<string, string> = {
+  dbGrowthBytesPerHour: 'Growth',
+  quotaExhaustionTime: 'Quota full',
+  requestsPerSecond: 'Requests',
+  writeRevisionsPerSecond: 'Write revisions',
+};
+
+/** status.capacity.notes ("dbGrowthBytesPerHour: a trend needs …") in words for people. */
+export function capacityNotes(notes: readonly string[] | undefined): string[] {
+  return (notes ?? []).map((n) => {
+    const m = /^(\w+):\s*(.*)$/.exec(n);
+    const label = m ? CAPACITY_FIELDS[m[1]!] : undefined;
+    return label ? `${label}: ${m![2]}` : n;
+  });
+}
+
+export interface SeverityInfo {
+  tone: Tone;
+  /** The icon id in the page's SVG sprite. */
+  icon: string;
+  label: string;
+}
+
+const SEVERITIES: Record<string, SeverityInfo> = {
+  critical: { tone: 'bad', icon: 'i-bad', label: 'Critical' },
+  warning: { tone: 'warn', icon: 'i-warn', label: 'Warning' },
+  info: { tone: 'neutral', icon: 'i-info', label: 'Info' },
+};
+
+/** An advice severity as a badge: tone, icon and word (never colour alone). */
+export function severityInfo(severity: string): SeverityInfo {
+  return SEVERITIES[severity] ?? { tone: 'neutral', icon: 'i-info', label: severity };
+}
+
+const roundTo = (v: number, digits: number): string => String(Number(v.toFixed(digits)));
+
+/** One evidence figure in its unit: "12.3 ms", "240 MiB", "18.5 h", "3.4.0" (a version figure is minor + patch/100 of 3.x). */
+export function evidenceFigure(value: number, unit: string): string {
+  if (!isNum(value)) return DASH;
+  switch (unit) {
+    case 'ms':
+      return Number.isInteger(value) ? `${value} ms` : humanMs(value);
+    case 'bytes':
+      return humanBytes(value);
+    case 'hours':
+      return `${roundTo(value, 1)} h`;
+    case 'minutes':
+      return `${roundTo(value, 0)} min`;
+    case 'requests/s':
+      return humanRate(value);
+    case 'version': {
+      const minor = Math.floor(value);
+      return `3.${minor}.${Math.round((value - minor) * 100)}`;
+    }
+    default:
+      return `${roundTo(value, 2)} ${unit}`;
+  }
+}
+
+/** "12.3 ms (threshold 10 ms, over 5m)": what an advice is based on. */
+export function evidenceText(e: { value: number; threshold: number; unit: string; window?: string }): string {
+  const over = e.window ? `, over ${e.window}` : '';
+  return `${evidenceFigure(e.value, e.unit)} (threshold ${evidenceFigure(e.threshold, e.unit)}${over})`;
+}
+
+/** Only https links to documentation become links; anything else is shown as text. */
+export function safeDocUrl(doc: string | undefined): string | undefined {
+  if (!doc) return undefined;
+  try {
+    const u = new URL(doc);
+    return u.protocol === 'https:' ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
+}

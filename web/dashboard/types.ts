@@ -7,4 +7,4 @@ export type {
   RemovedEvent,
   RoundEvent,
 } from '../../src/api/dashboard/wire.js';
-export type { Condition, MemberStatus, Phase } from '../../src/crd/types.js';
+export type { Advice, CapacityStatus, Condition, MemberStatus, Phase } from '../../src/crd/types.js';

@@ -35,6 +35,8 @@ export interface ClusterSummary {
   dbSize: string | null;
   latency: string | null;
   lastProbeTime: string | null;
+  /** status.summary.advice: "0", or "3 (1 warning)"; null before the first round. */
+  advice: string | null;
 }
 
 export type ClusterStatus = EtcdMonitorStatus & { cluster: string };

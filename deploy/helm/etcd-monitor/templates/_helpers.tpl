@@ -42,7 +42,7 @@ app.kubernetes.io/part-of: etcd-monitor
 {{- end }}
 
 {{- define "etcd-monitor.leaderElect" -}}
-{{- if kindIs "bool" .Values.operator.leaderElect }}{{ .Values.operator.leaderElect }}{{ else }}{{ gt (int .Values.replicaCount) 1 }}{{ end }}
+{{- if kindIs "bool" .Values.operator.leaderElect }}{{ .Values.operator.leaderElect }}{{ else if .Values.sharding.enabled }}{{ gt (int .Values.sharding.replicasPerShard) 1 }}{{ else }}{{ gt (int .Values.replicaCount) 1 }}{{ end }}
 {{- end }}
 
 {{- define "etcd-monitor.image" -}}
