@@ -15,12 +15,13 @@
  * (replay.ts: what the real members last answered, re-read every second) instead of the members
  * themselves: on a 2-CPU machine the etcd members rendering 300 /metrics a second take the CPU the
  * monitor needs, and the run measures the machine instead of the monitor. `--repeat` runs every row of
- * the largest size again (fresh worker) for the spread; `--also-no-gzip` adds it uncompressed.
+ * the largest size again (fresh worker) for the spread; `--also-no-gzip` adds it uncompressed,
+ * `--also-text` with the text exposition instead of the protobuf one (what earlier versions read).
  *
  *   node --import tsx scripts/bench-cost.ts [--sizes=100,500,1000] [--targets=3] [--interval=10000] [--timeout=5000]
  *        [--window=30000] [--settle=5000] [--probe-rounds=300] [--no-member-metrics] [--also-without-metrics=true]
  *        [--also-heap-limit=224] [--heap-limit=0] [--no-history-fill] [--profile] [--heap-snapshot]
- *        [--replay-at=1000] [--repeat=1] [--also-no-gzip] [--worker=compiled|tsx] [--out=bench/results/cost.json]
+ *        [--replay-at=1000] [--repeat=1] [--also-no-gzip] [--also-text] [--worker=compiled|tsx] [--out=bench/results/cost.json]
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -69,6 +70,7 @@ const { values: flags } = parseArgs({
     'replay-at': { type: 'string', default: '1000' },
     repeat: { type: 'string', default: '1' },
     'also-no-gzip': { type: 'boolean', default: false },
+    'also-text': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/cost.json' },
   },
 });
@@ -153,11 +155,13 @@ try {
   }
 
   const defaultLimit = Number(flags['heap-limit']);
-  type Run = { n: number; metrics: boolean; heapLimit?: number; gzip?: boolean };
+  type Run = { n: number; metrics: boolean; heapLimit?: number; gzip?: boolean; protobuf?: boolean };
   const once: Run[] = sizes.map((n) => ({ n, metrics: !flags['no-member-metrics'] }));
   const largest = Math.max(...sizes);
   if (flags['also-no-gzip'] && !flags['no-member-metrics'] && sizes.length)
     once.push({ n: largest, metrics: true, gzip: false });
+  if (flags['also-text'] && !flags['no-member-metrics'] && sizes.length)
+    once.push({ n: largest, metrics: true, protobuf: false });
   if (flags['also-without-metrics'] !== 'false' && !flags['no-member-metrics'] && sizes.length)
     once.push({ n: largest, metrics: false });
   if (Number(flags['also-heap-limit']) > 0 && sizes.length)
@@ -180,7 +184,7 @@ try {
     report.setup +=
       ` From ${replayAt} clusters on, the members' /metrics come from a replay server in the parent process` +
       ` (bench/cost/replay.ts): each answer is what a real member last answered (re-read every second, so` +
-      ` counters and histograms move), gzip or plain as asked, written in the pieces it arrived in from etcd;` +
+      ` counters and histograms move), gzip or plain and protobuf or text as asked, written in the pieces it arrived in from etcd;` +
       ` the gRPC calls still go to the real members (${nTargets * 3} of them). Only the monitor process's CPU` +
       ` is counted (cpu); the replay server's is replayCores, the etcd members' etcdCores.`;
   }
@@ -189,9 +193,9 @@ try {
     let k = 0;
     return clusters.map((c) => c.endpoints.map(() => replay!.url(k++)));
   };
-  for (const { n, metrics, heapLimit = defaultLimit, gzip } of runs) {
+  for (const { n, metrics, heapLimit = defaultLimit, gzip, protobuf } of runs) {
     log(
-      `${n} clusters${metrics ? '' : ' (no member /metrics)'}${gzip === false ? ' (uncompressed /metrics)' : ''}${heapLimit ? `, heap limit ${heapLimit} MiB` : ''}: starting a worker`,
+      `${n} clusters${metrics ? '' : ' (no member /metrics)'}${gzip === false ? ' (uncompressed /metrics)' : ''}${protobuf === false ? ' (text /metrics)' : ''}${heapLimit ? `, heap limit ${heapLimit} MiB` : ''}: starting a worker`,
     );
     const pids = clusters.flatMap((c) => c.members.map((m) => m.proc?.pid));
     let etcd0 = 0;
@@ -211,6 +215,7 @@ try {
           memberMetrics: metrics,
           metricsUrls,
           metricsGzip: gzip,
+          metricsProtobuf: protobuf,
           settleMs: Number(flags.settle),
           windowMs: Number(flags.window),
           fillHistory: !flags['no-history-fill'],

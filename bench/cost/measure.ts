@@ -21,6 +21,8 @@ export interface ScaleOptions {
   metricsUrls?: string[][];
   /** Ask for gzip /metrics (the default, true); false measures the uncompressed scrape. */
   metricsGzip?: boolean;
+  /** Ask for the protobuf exposition (the default, true); false measures the text scrape. */
+  metricsProtobuf?: boolean;
   /** Extra settling time after every cluster has completed its first round. */
   settleMs: number;
   /** The measured window. */
@@ -46,6 +48,8 @@ export interface ScaleResult {
   /** Where the members' /metrics came from, and whether gzip was asked for (with member /metrics). */
   metricsSource?: 'etcd' | 'replay';
   metricsGzip?: boolean;
+  /** Whether the protobuf exposition was asked for (false: the text one). */
+  metricsProtobuf?: boolean;
   /** Node flags the worker ran with besides --expose-gc (e.g. a heap limit). */
   nodeFlags: string[];
   historyPointsPerCluster: number;

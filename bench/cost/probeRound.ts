@@ -1,13 +1,15 @@
 /**
  * Cost part 1: one probe round of a 3-member cluster (the real EtcdProber, with and without the members'
- * own /metrics) against the cheapest possible round (Maintenance.Status on every member concurrently)
- * and against the same RPCs issued directly, so our own overhead shows.
+ * own /metrics) against the cheapest possible round (Maintenance.Status on every member concurrently,
+ * with grpc-js and with the probe's own client) and against the same RPCs issued directly, so our own
+ * overhead shows.
  */
 import { performance } from 'node:perf_hooks';
 import { parseEndpoints } from '../../src/etcd/endpoints.js';
 import { MemberClient } from '../../src/etcd/grpc.js';
 import { probeErrors } from '../../src/etcd/observation.js';
 import { EtcdProber } from '../../src/etcd/probe.js';
+import { ProbeClient } from '../../src/etcd/wireClient.js';
 import { cpuMs, quantiles, r3, type Quantiles } from './quantiles.js';
 
 export interface ProbeRoundOptions {
@@ -29,10 +31,14 @@ export interface ProbeVariantResult {
 export interface ProbeRoundResult {
   members: number;
   rounds: number;
-  /** Maintenance.Status on every member concurrently: the cheapest round trip there is. */
+  /** Maintenance.Status on every member concurrently (grpc-js): the cheapest round trip there is. */
   rawStatus: ProbeVariantResult;
+  /** The same over the probe's own client (ProbeClient, hand-framed HTTP/2): same transport as the probe. */
+  rawStatusWire: ProbeVariantResult;
   /** The RPCs a probe round makes (Status, health Range per member; Alarm, MemberList from one), issued directly. */
   rawSameRpcs: ProbeVariantResult;
+  /** The same RPCs over the probe's own client: what the round costs without EtcdProber's own work. */
+  rawSameRpcsWire: ProbeVariantResult;
   /** EtcdProber.probe() without the members' /metrics. */
   probe: ProbeVariantResult;
   /** EtcdProber.probe() with each member's /metrics scraped and parsed (the default). */
@@ -40,7 +46,9 @@ export interface ProbeRoundResult {
   /** Differences of p50/p99 latency and of CPU per round (ms). */
   overhead: {
     probeVsRawStatus: { p50Ms: number; p99Ms: number; cpuMsPerRound: number };
+    probeVsRawStatusWire: { p50Ms: number; p99Ms: number; cpuMsPerRound: number };
     probeVsRawSameRpcs: { p50Ms: number; p99Ms: number; cpuMsPerRound: number };
+    probeVsRawSameRpcsWire: { p50Ms: number; p99Ms: number; cpuMsPerRound: number };
     metricsScrape: { p50Ms: number; p99Ms: number; cpuMsPerRound: number };
   };
 }
@@ -48,7 +56,7 @@ export interface ProbeRoundResult {
 type RoundFn = () => Promise<boolean>;
 
 /**
- * Alternate the four variants round by round (rotating which goes first) so load drift on a shared
+ * Alternate the variants round by round (rotating which goes first) so load drift on a shared
  * machine hits them alike. Each variant has its own connections, opened and warmed before timing.
  */
 export async function measureProbeRound(o: ProbeRoundOptions): Promise<ProbeRoundResult> {
@@ -56,6 +64,7 @@ export async function measureProbeRound(o: ProbeRoundOptions): Promise<ProbeRoun
   const eps = parseEndpoints(o.endpoints);
   const rawClients = eps.map((e) => new MemberClient(e));
   const sameClients = eps.map((e) => new MemberClient(e));
+  const wireClients = eps.map((e) => new ProbeClient(e));
   const prober = new EtcdProber(eps, {}, { timeoutMs: t, metrics: false });
   const proberM = new EtcdProber(eps, {}, { timeoutMs: t, metrics: true });
   const ok = (obs: Awaited<ReturnType<EtcdProber['probe']>>, metrics: boolean): boolean =>
@@ -74,6 +83,14 @@ export async function measureProbeRound(o: ProbeRoundOptions): Promise<ProbeRoun
       },
     },
     {
+      key: 'rawStatusWire',
+      what: "Maintenance.Status to every member concurrently over the probe's own client (ProbeClient)",
+      run: async () => {
+        await Promise.all(wireClients.map((c) => c.status(t)));
+        return true;
+      },
+    },
+    {
       key: 'rawSameRpcs',
       what: 'the RPCs of a probe round issued directly: Status and health Range per member, Alarm and MemberList from one',
       run: async () => {
@@ -81,6 +98,18 @@ export async function measureProbeRound(o: ProbeRoundOptions): Promise<ProbeRoun
           ...sameClients.flatMap((c) => [c.status(t), c.healthRead(t)]),
           sameClients[0]!.alarms(t),
           sameClients[0]!.memberList(t),
+        ]);
+        return true;
+      },
+    },
+    {
+      key: 'rawSameRpcsWire',
+      what: "the RPCs of a probe round issued directly over the probe's own client (ProbeClient)",
+      run: async () => {
+        await Promise.all([
+          ...wireClients.flatMap((c) => [c.status(t), c.healthRead(t)]),
+          wireClients[0]!.alarms(t),
+          wireClients[0]!.memberList(t),
         ]);
         return true;
       },
@@ -114,7 +143,7 @@ export async function measureProbeRound(o: ProbeRoundOptions): Promise<ProbeRoun
       }
     }
   } finally {
-    for (const c of [...rawClients, ...sameClients]) c.close();
+    for (const c of [...rawClients, ...sameClients, ...wireClients]) c.close();
     prober.close();
     proberM.close();
   }
@@ -139,12 +168,16 @@ export async function measureProbeRound(o: ProbeRoundOptions): Promise<ProbeRoun
     members: eps.length,
     rounds: o.rounds,
     rawStatus: res.rawStatus!,
+    rawStatusWire: res.rawStatusWire!,
     rawSameRpcs: res.rawSameRpcs!,
+    rawSameRpcsWire: res.rawSameRpcsWire!,
     probe: res.probe!,
     probeWithMetrics: res.probeWithMetrics!,
     overhead: {
       probeVsRawStatus: d(res.probe!, res.rawStatus!),
+      probeVsRawStatusWire: d(res.probe!, res.rawStatusWire!),
       probeVsRawSameRpcs: d(res.probe!, res.rawSameRpcs!),
+      probeVsRawSameRpcsWire: d(res.probe!, res.rawSameRpcsWire!),
       metricsScrape: d(res.probeWithMetrics!, res.probe!),
     },
   };

@@ -5,6 +5,7 @@ export interface RepeatSummary {
   clusters: number;
   memberMetrics: boolean;
   metricsGzip?: boolean;
+  metricsProtobuf?: boolean;
   nodeFlags: string[];
   runs: number;
   cores: { min: number; median: number; max: number; all: number[] };
@@ -21,13 +22,14 @@ function spread(xs: number[]): { min: number; median: number; max: number; all: 
 export function summariseRepeats(rows: readonly ScaleResult[]): RepeatSummary[] {
   const groups = new Map<string, ScaleResult[]>();
   for (const r of rows) {
-    const key = JSON.stringify([r.clusters, r.memberMetrics, r.metricsGzip, r.nodeFlags]);
+    const key = JSON.stringify([r.clusters, r.memberMetrics, r.metricsGzip, r.metricsProtobuf, r.nodeFlags]);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()].map((g) => ({
     clusters: g[0]!.clusters,
     memberMetrics: g[0]!.memberMetrics,
     ...(g[0]!.metricsGzip !== undefined ? { metricsGzip: g[0]!.metricsGzip } : {}),
+    ...(g[0]!.metricsProtobuf !== undefined ? { metricsProtobuf: g[0]!.metricsProtobuf } : {}),
     nodeFlags: g[0]!.nodeFlags,
     runs: g.length,
     cores: spread(g.map((r) => r.cpu.cores)),

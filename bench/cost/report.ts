@@ -100,6 +100,11 @@ export function judgeRow(row: ScaleRow | undefined): Record<string, boolean | nu
   };
 }
 
+/** A signed difference in ms: "+1.20" / "-0.40". */
+function sign(v: number): string {
+  return `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
+}
+
 function pad(s: string | number, n: number): string {
   return String(s).padStart(n);
 }
@@ -122,8 +127,10 @@ export function formatCostSummary(r: CostReport): string {
     out.push(`One probe round, ${p.members} members on loopback, ${p.rounds} rounds (ms):`);
     out.push(`  ${'variant'.padEnd(44)} ${pad('p50', 8)} ${pad('p99', 8)} ${pad('cpu/round', 10)} failed`);
     for (const [name, v] of [
-      ['raw Status x members (MemberClient)', p.rawStatus],
-      ['raw: same RPCs as a probe round', p.rawSameRpcs],
+      ['raw Status x members (MemberClient, grpc-js)', p.rawStatus],
+      ['raw Status x members (ProbeClient, wire)', p.rawStatusWire],
+      ['raw: same RPCs as a probe round (grpc-js)', p.rawSameRpcs],
+      ['raw: same RPCs as a probe round (wire)', p.rawSameRpcsWire],
       ['EtcdProber, no member /metrics', p.probe],
       ['EtcdProber, with member /metrics', p.probeWithMetrics],
     ] as const) {
@@ -133,8 +140,9 @@ export function formatCostSummary(r: CostReport): string {
     }
     const o = p.overhead;
     out.push(
-      `  overhead: probe vs raw Status +${o.probeVsRawStatus.p50Ms.toFixed(2)} ms p50 / +${o.probeVsRawStatus.p99Ms.toFixed(2)} ms p99; ` +
-        `vs the same RPCs issued directly ${o.probeVsRawSameRpcs.p50Ms >= 0 ? '+' : ''}${o.probeVsRawSameRpcs.p50Ms.toFixed(2)} ms p50; ` +
+      `  overhead: probe vs raw Status (grpc-js) ${sign(o.probeVsRawStatus.p50Ms)} ms p50 / ${sign(o.probeVsRawStatus.p99Ms)} ms p99; ` +
+        `vs raw Status on the probe's transport ${sign(o.probeVsRawStatusWire.p50Ms)} ms p50 / ${sign(o.probeVsRawStatusWire.p99Ms)} ms p99; ` +
+        `vs the same RPCs issued directly ${sign(o.probeVsRawSameRpcs.p50Ms)} ms p50 (grpc-js) / ${sign(o.probeVsRawSameRpcsWire.p50Ms)} ms p50 (wire); ` +
         `member /metrics adds +${o.metricsScrape.p50Ms.toFixed(2)} ms p50, +${o.metricsScrape.cpuMsPerRound.toFixed(2)} ms CPU per round`,
     );
   }
@@ -151,13 +159,14 @@ export function formatCostSummary(r: CostReport): string {
           `${pad(`${s.rounds.withErrors}/${s.rounds.count}`, 7)} ${pad(s.render.metrics.ms.p50.toFixed(1), 11)} ${pad(s.render.clustersJson.ms.p50.toFixed(1), 11)} ${pad(s.etcdCores?.toFixed(2) ?? '-', 10)}` +
           (s.metricsSource === 'replay' ? `  (replayed /metrics, ${s.replayCores ?? '?'} cores)` : '') +
           (s.metricsGzip === false ? '  (uncompressed /metrics)' : '') +
+          (s.metricsProtobuf === false ? '  (text /metrics)' : '') +
           (s.nodeFlags.length ? `  (${s.nodeFlags.join(' ')})` : '') +
           (s.saturated ? '  SATURATED' : ''),
       );
     }
     for (const g of r.repeats ?? [])
       out.push(
-        `  ${g.clusters} clusters${g.memberMetrics ? '' : ' without member /metrics'}${g.metricsGzip === false ? ' (uncompressed)' : ''}${g.nodeFlags.length ? ` (${g.nodeFlags.join(' ')})` : ''}, ${g.runs} runs: ` +
+        `  ${g.clusters} clusters${g.memberMetrics ? '' : ' without member /metrics'}${g.metricsGzip === false ? ' (uncompressed)' : ''}${g.metricsProtobuf === false ? ' (text)' : ''}${g.nodeFlags.length ? ` (${g.nodeFlags.join(' ')})` : ''}, ${g.runs} runs: ` +
           `cores ${g.cores.min}–${g.cores.max} (median ${g.cores.median}), RSS max ${g.rssMaxMiB.min}–${g.rssMaxMiB.max} MiB (median ${g.rssMaxMiB.median})` +
           (g.saturatedRuns ? `, ${g.saturatedRuns} saturated` : ''),
       );

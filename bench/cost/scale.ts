@@ -77,6 +77,7 @@ export async function runScale(o: ScaleOptions, hooks: ScaleHooks = {}): Promise
           metrics: o.memberMetrics,
           metricsUrls: o.metricsUrls?.[i % targets.length],
           metricsGzip: o.metricsGzip,
+          metricsProtobuf: o.metricsProtobuf,
         },
       );
       const mon = new ClusterMonitor(
@@ -218,7 +219,11 @@ export async function runScale(o: ScaleOptions, hooks: ScaleHooks = {}): Promise
       timeoutMs: o.timeoutMs,
       memberMetrics: o.memberMetrics,
       ...(o.memberMetrics
-        ? { metricsSource: o.metricsUrls ? 'replay' : 'etcd', metricsGzip: o.metricsGzip !== false }
+        ? {
+            metricsSource: o.metricsUrls ? 'replay' : 'etcd',
+            metricsGzip: o.metricsGzip !== false,
+            metricsProtobuf: o.metricsProtobuf !== false,
+          }
         : {}),
       nodeFlags: o.nodeFlags ?? [],
       historyPointsPerCluster: historyPoints,

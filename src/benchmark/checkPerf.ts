@@ -7,7 +7,7 @@
  * revision and defragmentation of every endpoint on request.
  */
 import { performance } from 'node:perf_hooks';
-import { prefixEnd } from '../etcd/grpc.js';
+import { prefixEnd } from '../etcd/keyRange.js';
 import {
   BenchmarkError,
   cleanUpPrefix,

@@ -8,7 +8,9 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Endpoint } from '../etcd/endpoints.js';
-import { EtcdCallError, MemberClient, prefixEnd, type ConnectionOptions } from '../etcd/grpc.js';
+import { EtcdCallError } from '../etcd/callError.js';
+import { MemberClient, type ConnectionOptions } from '../etcd/grpc.js';
+import { prefixEnd } from '../etcd/keyRange.js';
 import { KvChannel } from './kvWire.js';
 import type { TokenBucket } from './rateLimiter.js';
 import type { LatencyRecorder } from './stats.js';

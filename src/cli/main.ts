@@ -6,11 +6,6 @@ import { UsageError } from './args.js';
 import type { Io } from './io.js';
 import { MAIN_USAGE } from './usage.js';
 import { runMonitor } from './monitorCommand.js';
-import { runStatus } from './statusCommand.js';
-import { runBenchmarkCommand } from './benchmarkCommand.js';
-import { runSnapshot } from './snapshotCommand.js';
-import { runCheck } from './checkPerfCommand.js';
-import { runAdvise } from './adviseCommand.js';
 
 export type { Io };
 
@@ -35,22 +30,21 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     switch (first) {
       case 'monitor':
         return await runMonitor(rest, io);
+      // The other subcommands are loaded only when asked for: the operator pulls in
+      // @kubernetes/client-node (~80 MiB of RSS) and `snapshot` grpc-js (~20 MiB), which the standalone
+      // monitor never needs (test/integration/lazy-operator.test.ts).
       case 'status':
-        return await runStatus(rest, io);
+        return await (await import('./statusCommand.js')).runStatus(rest, io);
       case 'benchmark':
-        return await runBenchmarkCommand(rest, io);
-      case 'operator': {
-        // Loaded only here: the operator pulls in @kubernetes/client-node (~80 MiB of RSS), which the
-        // standalone monitor and the other subcommands never need (test/integration/lazy-operator.test.ts).
-        const { runOperator } = await import('./operatorCommand.js');
-        return await runOperator(rest, io);
-      }
+        return await (await import('./benchmarkCommand.js')).runBenchmarkCommand(rest, io);
+      case 'operator':
+        return await (await import('./operatorCommand.js')).runOperator(rest, io);
       case 'snapshot':
-        return await runSnapshot(rest, io);
+        return await (await import('./snapshotCommand.js')).runSnapshot(rest, io);
       case 'check':
-        return await runCheck(rest, io);
+        return await (await import('./checkPerfCommand.js')).runCheck(rest, io);
       case 'advise':
-        return await runAdvise(rest, io);
+        return await (await import('./adviseCommand.js')).runAdvise(rest, io);
       default:
         if (first.startsWith('-')) return await runMonitor(argv, io);
         throw new UsageError(`unknown command "${first}"`);

@@ -17,13 +17,11 @@ import {
   str,
   type Values,
 } from './args.js';
-import { runGuideBenchmark } from './benchmarkCommand.js';
 import { runCommand, startServing, waitForStop } from './command.js';
 import type { Io } from './io.js';
 import { MONITOR_USAGE } from './usage.js';
 import { MAINTENANCE_FLAGS, maintenanceConfig } from './maintenanceFlags.js';
 import { THRESHOLD_FLAGS, thresholdsFromFlags } from './thresholdFlags.js';
-import { MemberClient } from '../etcd/grpc.js';
 import { MaintenanceScheduler, type MaintenanceConfig } from '../maintenance/scheduler.js';
 
 export const MONITOR_FLAGS = {
@@ -103,7 +101,8 @@ export function runMonitor(argv: string[], io: Io, signal?: AbortSignal): Promis
     { name: 'etcd-monitor monitor', usage: MONITOR_USAGE, flags: MONITOR_FLAGS },
     async (v) => {
       if (v['run-benchmark'] || v['benchmark-type'] !== undefined || v['benchmark-ops'] !== undefined)
-        return runGuideBenchmark(v, io, signal);
+        // The guide's `--run-benchmark` mode: the load tool, loaded only then.
+        return (await import('./benchmarkCommand.js')).runGuideBenchmark(v, io, signal);
       const { conn, cfg } = monitorConfig(v, io.env);
       const metricsUrls = str(v, 'metrics-urls')
         ?.split(',')
@@ -167,7 +166,10 @@ export async function startStandalone(
     const sched = new MaintenanceScheduler(
       cfg.maintenance,
       {
-        connect: () => conn.endpoints.map((e) => new MemberClient(e, conn.conn)),
+        connect: async () => {
+          const { MemberClient } = await import('../etcd/grpc.js');
+          return conn.endpoints.map((e) => new MemberClient(e, conn.conn));
+        },
         onEvent: (ev) => monitor.maintenanceEvent(ev),
       },
       new Date(),

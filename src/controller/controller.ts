@@ -20,7 +20,6 @@ import {
   type SecretLookup,
   type SecretsForSpec,
 } from './config.js';
-import { MemberClient } from '../etcd/grpc.js';
 import {
   findRestoreTools,
   InProcessRestoreTester,
@@ -452,7 +451,10 @@ export class Controller {
         },
       },
       {
-        connect: () => spec.endpoints.map((e) => new MemberClient(e, spec.conn)),
+        connect: async () => {
+          const { MemberClient } = await import('../etcd/grpc.js');
+          return spec.endpoints.map((e) => new MemberClient(e, spec.conn));
+        },
         onEvent: (ev) => (this.managed.get(key)?.monitor ?? monitor).maintenanceEvent(ev),
         onChange: () => this.queue.add(key),
       },

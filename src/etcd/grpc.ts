@@ -8,6 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Endpoint } from './endpoints.js';
 import type { StallMeter } from './loopLag.js';
+import { EtcdCallError, grpcCodeName } from './callError.js';
+import { prefixEnd } from './keyRange.js';
 import { SnapshotStream, type SnapshotHandlers } from './snapshotStream.js';
 
 export interface TlsMaterial {
@@ -113,26 +115,6 @@ export function toHexId(v: unknown): string {
 function num(v: unknown): number {
   if (v === undefined || v === null || v === '') return 0;
   return Number(v);
-}
-
-export class EtcdCallError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly details: string,
-  ) {
-    super(message);
-  }
-}
-
-const CODE_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(grpc.status)
-    .filter(([, v]) => typeof v === 'number')
-    .map(([k, v]) => [v as number, k]),
-);
-
-export function grpcCodeName(code: number | undefined): string {
-  return code === undefined ? 'UNKNOWN' : (CODE_NAMES[code] ?? `CODE_${code}`);
 }
 
 function wrapError(err: grpc.ServiceError, what: string, endpoint: Endpoint): EtcdCallError {
@@ -464,16 +446,4 @@ export class MemberClient {
     this.cluster.close();
     this.auth.close();
   }
-}
-
-/** The range end that selects every key starting with `prefix` (etcd's clientv3.GetPrefixRangeEnd). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
 }

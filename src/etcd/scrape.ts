@@ -17,6 +17,10 @@ export interface FetchOptions {
   agents?: ScrapeAgents;
   /** Ask for `Content-Encoding: gzip` (default true); an uncompressed answer is read as it streams in. */
   gzip?: boolean;
+  /** The Accept header (default: the text exposition, `text/plain;version=0.0.4`). */
+  accept?: string;
+  /** Told the response's Content-Type before the first chunk of its body. */
+  onContentType?: (contentType: string | undefined) => void;
 }
 
 /**
@@ -83,12 +87,10 @@ export function fetchChunks(
   const deadline = Date.now() + timeoutMs;
   const attempt = (reuse: boolean): Promise<void> =>
     new Promise((resolve, reject) => {
+      const accept = o.accept ?? 'text/plain;version=0.0.4';
       const opts: https.RequestOptions = {
         method: 'GET',
-        headers:
-          o.gzip === false
-            ? { accept: 'text/plain;version=0.0.4' }
-            : { accept: 'text/plain;version=0.0.4', 'accept-encoding': 'gzip' },
+        headers: o.gzip === false ? { accept } : { accept, 'accept-encoding': 'gzip' },
         agent: reuse && o.agents ? o.agents.get(isHttps) : false,
       };
       if (isHttps) {
@@ -112,6 +114,7 @@ export function fetchChunks(
           reject(new Error(`GET ${url}: unsupported Content-Encoding "${encoding}"`));
           return;
         }
+        o.onContentType?.(res.headers['content-type']);
         const compressed: Buffer[] | undefined = encoding === 'gzip' ? [] : undefined;
         let size = 0;
         res.on('data', (c: Buffer) => {

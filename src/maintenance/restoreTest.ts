@@ -12,7 +12,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { MemberClient } from '../etcd/grpc.js';
 import { parseEndpoint } from '../etcd/endpoints.js';
 import type { SnapshotStore } from './stores.js';
 
@@ -135,6 +134,8 @@ export async function restoreTest(
     );
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    // grpc-js is loaded only when a restore test runs (a monitor that never runs one never loads it).
+    const { MemberClient } = await import('../etcd/grpc.js');
     const c = new MemberClient(parseEndpoint(clientUrl));
     try {
       const deadline = Date.now() + timeoutMs;

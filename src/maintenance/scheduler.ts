@@ -84,8 +84,11 @@ export interface MaintenanceCounters {
 }
 
 export interface MaintenanceDeps {
-  /** Fresh member connections for one run (closed when it ends): snapshots stream on their own channels. */
-  connect: () => MemberClient[];
+  /**
+   * Fresh member connections for one run (closed when it ends): snapshots stream on their own channels.
+   * Asynchronous so that grpc-js is imported only when a run starts.
+   */
+  connect: () => Promise<MemberClient[]>;
   onEvent: (e: MaintenanceEvent) => void;
   /** Called after every change of status (a run started or ended), e.g. to write the status now. */
   onChange?: () => void;
@@ -222,8 +225,10 @@ export class MaintenanceScheduler {
   private start(kind: 'backup' | 'defragmentation', run: (clients: MemberClient[]) => Promise<void>): void {
     this.running = kind;
     this.deps.onChange?.();
-    const clients = this.deps.connect();
-    this.current = run(clients)
+    let clients: MemberClient[] = [];
+    this.current = this.deps
+      .connect()
+      .then((c) => run((clients = c)))
       .catch((e: unknown) => {
         // Not expected (runs report their own failures); never let one escape as an unhandled rejection.
         this.deps.onEvent({

@@ -51,7 +51,13 @@ describe('cost tool (bench:cost) on a tiny load against a real 3-member etcd', f
   it('measures one probe round against the raw round trips', async () => {
     const r = await measureProbeRound({ endpoints: cluster.endpoints, rounds: 8, warmupRounds: 2 });
     expect(r.members).to.equal(3);
-    const variants: ProbeVariantResult[] = [r.rawStatus, r.rawSameRpcs, r.probe, r.probeWithMetrics];
+    const variants: ProbeVariantResult[] = [
+      r.rawStatus,
+      r.rawStatusWire,
+      r.rawSameRpcs,
+      r.probe,
+      r.probeWithMetrics,
+    ];
     for (const v of variants) {
       expect(v.latencyMs.count, v.what).to.equal(8);
       expect(v.failedRounds, v.what).to.equal(0);

@@ -12,7 +12,8 @@ import path from 'node:path';
 import type { CheckPerfResult } from '../../src/benchmark/checkPerf.js';
 import { main } from '../../src/cli/main.js';
 import { parseEndpoint } from '../../src/etcd/endpoints.js';
-import { MemberClient, prefixEnd } from '../../src/etcd/grpc.js';
+import { MemberClient } from '../../src/etcd/grpc.js';
+import { prefixEnd } from '../../src/etcd/keyRange.js';
 import { EtcdCluster, etcdVersions } from '../helpers/etcdCluster.js';
 
 const MAIN = path.resolve('src/cli/main.ts');

@@ -51,7 +51,7 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
         },
       },
       {
-        connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
+        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
         onEvent: (e) => events.push(e),
         now: () => clock,
       },
@@ -98,7 +98,7 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
         backup: { schedule: '@every 1m', member: 'any', retention: {}, store: new LocalStore(notADir) },
       },
       {
-        connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
+        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
         onEvent: (e) => events.push(e),
       },
       T0,
@@ -130,7 +130,7 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
         },
       },
       {
-        connect: () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
+        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
         onEvent: (e) => events.push(e),
       },
       T0,

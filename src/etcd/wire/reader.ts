@@ -1,9 +1,9 @@
 /**
- * The receiving side of h2session.ts's HTTP/2 connection: splits the byte stream into frames (across
+ * The receiving side of session.ts's HTTP/2 connection: splits the byte stream into frames (across
  * chunk boundaries), joins HEADERS + CONTINUATION, strips padding and priority, and decodes every
  * header block in order with the connection's HPACK decoder (they share its dynamic table).
  */
-import { END_HEADERS, MAX_ID, PADDED, PRIORITY, T } from './h2frames.js';
+import { END_HEADERS, MAX_ID, PADDED, PRIORITY, T } from './frames.js';
 import { HpackDecoder, type HeaderList } from './hpack.js';
 
 export class FrameReader {

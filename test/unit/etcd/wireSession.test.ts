@@ -1,16 +1,16 @@
 /**
- * The benchmark's hand-framed HTTP/2 transport (src/benchmark/h2session.ts) against node:http2 as a
+ * The hand-framed HTTP/2 transport of the probe and the load benchmark (src/etcd/wire/session.ts) against node:http2 as a
  * gRPC server (its HPACK encoder uses the dynamic table and Huffman strings): answers, trailers-only
  * errors, HTTP errors, RST_STREAM, flow control both ways, the server's stream limit, deadlines and a
  * dropped connection.
  */
 import { expect } from 'chai';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { H2Session } from '../../src/benchmark/h2session.js';
-import type { CallFailure } from '../../src/benchmark/h2frames.js';
-import { encodeHeaders } from '../../src/benchmark/hpack.js';
+import { H2Session } from '../../../src/etcd/wire/session.js';
+import type { CallFailure } from '../../../src/etcd/wire/frames.js';
+import { encodeHeaders } from '../../../src/etcd/wire/hpack.js';
 
 const grpcFrame = (msg: Buffer): Buffer => {
   const b = Buffer.alloc(5 + msg.length);
@@ -21,7 +21,7 @@ const grpcFrame = (msg: Buffer): Buffer => {
 
 type Handler = (stream: http2.ServerHttp2Stream, body: Buffer, path: string) => void;
 
-describe('benchmark h2session against node:http2', () => {
+describe('wire session (hand-framed HTTP/2) against node:http2', () => {
   let server: http2.Http2Server;
   let port = 0;
   let handler: Handler = () => {};
@@ -168,5 +168,79 @@ describe('benchmark h2session against node:http2', () => {
     );
     expect(f.code).to.equal(14);
     expect(f.details).to.match(/No connection established.*ECONNREFUSED/);
+  });
+
+  describe("finding dead connections (keepaliveTimeoutMs, the probe's channels)", () => {
+    /** A TCP server that accepts and then says nothing (or only its SETTINGS): a frozen or cut-off member. */
+    const silent = async (sendSettings: boolean): Promise<{ port: number; close: () => Promise<void> }> => {
+      const socks: net.Socket[] = [];
+      const srv = net.createServer((c) => {
+        socks.push(c);
+        c.on('error', () => {});
+        if (sendSettings) c.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])); // empty SETTINGS, then silence
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      return {
+        port: (srv.address() as AddressInfo).port,
+        close: async () => {
+          for (const c of socks) c.destroy();
+          await new Promise((r) => srv.close(r));
+        },
+      };
+    };
+    const ended = (target: { port: number; keepaliveTimeoutMs?: number }) => {
+      let resolveEnd: (why: string | undefined) => void = () => {};
+      const end = new Promise<string | undefined>((r) => (resolveEnd = r));
+      const s = new H2Session({ host: '127.0.0.1', ...target }, (_s, why) => resolveEnd(why ?? 'ended'));
+      sessions.push(s);
+      return { s, end };
+    };
+
+    it('a member that never sends its SETTINGS: the call times out and the connection is dropped', async () => {
+      const srv = await silent(false);
+      try {
+        const { s, end } = ended({ port: srv.port, keepaliveTimeoutMs: 200 });
+        expect(await failure(call(s, '/x', Buffer.alloc(0), 100))).to.include({ code: 4 });
+        expect(await end).to.match(/did not answer the HTTP\/2 connection preface/);
+        expect(s.usable()).to.equal(false);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('a member that stops answering: a timed-out call sends a PING, and no answer drops the connection', async () => {
+      const srv = await silent(true);
+      try {
+        const { s, end } = ended({ port: srv.port, keepaliveTimeoutMs: 200 });
+        const t0 = performance.now();
+        expect(await failure(call(s, '/x', Buffer.alloc(0), 100))).to.include({ code: 4 });
+        expect(await end).to.equal('ended'); // it had been connected: no set-up error
+        expect(performance.now() - t0).to.be.within(250, 2000);
+        expect(s.usable()).to.equal(false);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('a live member that is only slow keeps its connection (it answers the PING)', async () => {
+      handler = (stream, body) => reply(stream, body, 300);
+      const { s } = ended({ port, keepaliveTimeoutMs: 100 });
+      expect(await failure(call(s, '/slow', Buffer.alloc(1), 100))).to.include({ code: 4 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(s.usable()).to.equal(true);
+      expect((await call(s, '/fast', Buffer.from([5]), 2000))[0]).to.equal(5);
+    });
+
+    it('without keepaliveTimeoutMs (the load benchmark) a silent connection is kept', async () => {
+      const srv = await silent(true);
+      try {
+        const { s } = ended({ port: srv.port });
+        expect(await failure(call(s, '/x', Buffer.alloc(0), 100))).to.include({ code: 4 });
+        await new Promise((r) => setTimeout(r, 300));
+        expect(s.usable()).to.equal(true);
+      } finally {
+        await srv.close();
+      }
+    });
   });
 });

@@ -1,11 +1,11 @@
 /**
- * The sending side of h2session.ts's HTTP/2 connection: frames queued during one turn of the event
+ * The sending side of session.ts's HTTP/2 connection: frames queued during one turn of the event
  * loop go out in one socket write, and request bodies are sent in DATA frames as far as the
  * connection's and the stream's flow-control windows and the peer's frame size allow (the rest
  * when WINDOW_UPDATEs arrive).
  */
 import type net from 'node:net';
-import { END_STREAM, T, frameHeader } from './h2frames.js';
+import { END_STREAM, T, frameHeader } from './frames.js';
 
 /** A stream with a body to send. */
 export interface Outgoing {

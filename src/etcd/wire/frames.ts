@@ -1,5 +1,5 @@
 /**
- * HTTP/2 framing pieces for h2session.ts: frame types and flags, frame headers, and how a failed
+ * HTTP/2 framing pieces for session.ts: frame types and flags, frame headers, and how a failed
  * HTTP/2 exchange maps to a gRPC status (as grpc-js maps it).
  */
 import type { HeaderList } from './hpack.js';

@@ -1,11 +1,11 @@
-/** The benchmark's hand-written wire formats: HPACK (RFC 7541's own examples) and the protobuf messages. */
+/** The hand-written wire formats (src/etcd/wire/): HPACK (RFC 7541's own examples) and the protobuf messages. */
 import { expect } from 'chai';
-import { HpackDecoder, encodeHeaders, huffmanDecode } from '../../src/benchmark/hpack.js';
-import { encodeMessage, readField } from '../../src/benchmark/protoWire.js';
+import { HpackDecoder, encodeHeaders, huffmanDecode } from '../../../src/etcd/wire/hpack.js';
+import { encodeMessage, readField } from '../../../src/etcd/wire/proto.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-describe('benchmark wire: HPACK', () => {
+describe('wire: HPACK', () => {
   it('decodes Huffman strings (RFC 7541 C.4)', () => {
     const h = (s: string): string => {
       const b = hex(s);
@@ -57,7 +57,7 @@ describe('benchmark wire: HPACK', () => {
   });
 });
 
-describe('benchmark wire: protobuf', () => {
+describe('wire: protobuf', () => {
   it('encodes a PutRequest as protobuf does, behind the 5-byte gRPC prefix', () => {
     const m = encodeMessage([Buffer.from('k'), Buffer.alloc(200, 1)]);
     expect(m.subarray(0, 5)).to.deep.equal(hex('00 0000 00ce'));

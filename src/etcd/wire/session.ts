@@ -1,6 +1,6 @@
 /**
  * One HTTP/2 connection carrying gRPC unary calls, framed by hand on a TCP (or TLS) socket: the
- * benchmark's transport (kvWire.ts). grpc-js plus node:http2 cost ~200 µs of CPU per call on the CI
+ * transport of the probe and of the load benchmark (channel.ts). grpc-js plus node:http2 cost ~200 µs of CPU per call on the CI
  * machine; this does the same work — HEADERS + DATA out, HEADERS/DATA/trailers in, flow control,
  * SETTINGS/PING/GOAWAY/RST_STREAM — in ~25 µs, writing every request issued in one turn of the
  * event loop with one socket write. Each call has a deadline (RST_STREAM on expiry) and is sent once.
@@ -9,8 +9,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import type { HeaderList } from './hpack.js';
-import { FrameReader } from './h2reader.js';
-import { FrameWriter } from './h2writer.js';
+import { FrameReader } from './reader.js';
+import { FrameWriter } from './writer.js';
 import {
   ACK,
   Code,
@@ -28,7 +28,7 @@ import {
   unaryResult,
   type CallFailure,
   type UnaryDone,
-} from './h2frames.js';
+} from './frames.js';
 
 const RECV_WINDOW = MAX_ID;
 const MAX_MESSAGE = 64 * 1024 * 1024;
@@ -56,6 +56,13 @@ export interface SessionTarget {
   host: string;
   port: number;
   tls?: tls.ConnectionOptions;
+  /**
+   * Find dead connections (the probe's channels; the load benchmark keeps one connection whatever
+   * happens): when a call reaches its deadline the member is sent a PING, and the connection is dropped
+   * when no answer comes within this many ms, or at once when the member never sent its SETTINGS
+   * (the next call then dials again, so a member that was frozen or cut off is reached once it is back).
+   */
+  keepaliveTimeoutMs?: number;
 }
 
 export class H2Session {
@@ -74,6 +81,9 @@ export class H2Session {
   private recvUnacked = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  private readonly keepaliveMs: number | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private readyWaiters: Array<() => void> = [];
   /** The member's SETTINGS arrived (the connection works). */
   ready = false;
   /** No new calls: GOAWAY received, stream ids used up, or the socket closed. */
@@ -85,6 +95,7 @@ export class H2Session {
     target: SessionTarget,
     private readonly onEnd: (s: H2Session, error: string | undefined) => void,
   ) {
+    this.keepaliveMs = target.keepaliveTimeoutMs;
     this.sock = target.tls
       ? tls.connect({ host: target.host, port: target.port, ALPNProtocols: ['h2'], ...target.tls })
       : net.connect({ host: target.host, port: target.port });
@@ -101,6 +112,25 @@ export class H2Session {
     this.sock.on('error', (e) => (error ??= e.message));
     this.sock.on('close', () => this.end(error ?? (this.ready ? 'Connection dropped' : 'Connection closed')));
     this.w.push(clientPreface(RECV_WINDOW));
+  }
+
+  /** Resolves once the member's SETTINGS arrived, the connection is gone, or after `ms`. */
+  whenReady(ms: number): Promise<void> {
+    if (this.ready || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.readyWaiters.push(done);
+    });
+  }
+
+  private wakeReadyWaiters(): void {
+    const w = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const f of w) f();
   }
 
   /** Whether a call can be started here now. */
@@ -169,8 +199,10 @@ export class H2Session {
     this.timerAt = Infinity;
     const now = performance.now() + 0.5;
     let next = Infinity;
+    let expiredAny = false;
     for (const s of this.streams.values()) {
       if (s.deadline <= now) {
+        expiredAny = true;
         this.w.push(frame(T.RST, 0, s.id, CANCEL));
         this.finish(s, { code: Code.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
       } else if (s.deadline < next) next = s.deadline;
@@ -181,12 +213,29 @@ export class H2Session {
       q.done({ code: Code.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }, undefined);
     for (const q of this.queued) if (q.deadline < next) next = q.deadline;
     if (next < Infinity && !this.closed) this.arm(next);
+    if (this.keepaliveMs !== undefined && !this.closed && (expiredAny || expired.length > 0))
+      this.checkAlive();
+  }
+
+  /** A call timed out: is the connection still there? (see SessionTarget.keepaliveTimeoutMs) */
+  private checkAlive(): void {
+    if (!this.ready) {
+      this.sock.destroy(new Error('the member did not answer the HTTP/2 connection preface in time'));
+      return;
+    }
+    if (this.pingTimer) return;
+    this.w.push(frame(T.PING, 0, 0, Buffer.alloc(8)));
+    this.pingTimer = setTimeout(() => {
+      this.sock.destroy(new Error(`keepalive ping not answered within ${this.keepaliveMs}ms`));
+    }, this.keepaliveMs);
   }
 
   private end(error: string | undefined): void {
     if (this.closed) return;
     this.closed = this.draining = true;
     clearTimeout(this.timer);
+    clearTimeout(this.pingTimer);
+    this.wakeReadyWaiters();
     const why = error ?? 'Connection closed';
     const details = this.ready ? why : `No connection established. Last error: ${why}`;
     const failure = { code: Code.UNAVAILABLE, details };
@@ -210,6 +259,10 @@ export class H2Session {
         return;
       case T.PING:
         if (!(flags & ACK)) this.w.push(frame(T.PING, ACK, 0, p));
+        else {
+          clearTimeout(this.pingTimer);
+          this.pingTimer = undefined;
+        }
         return;
       case T.GOAWAY: {
         const last = p.readUInt32BE(0) & MAX_ID;
@@ -246,7 +299,10 @@ export class H2Session {
       else if (key === 3) this.maxStreams = v;
     }
     this.w.push(frame(T.SETTINGS, ACK, 0, Buffer.alloc(0)));
-    this.ready = true;
+    if (!this.ready) {
+      this.ready = true;
+      this.wakeReadyWaiters();
+    }
     this.w.unblock((s) => this.streams.get(s.id) === s);
     this.startQueued();
   }
