@@ -6,10 +6,10 @@
  *      event-loop delay, round durations — each N in its own child process;
  *   3. /metrics and /api/v1/clusters render time at each N.
  * The N monitored clusters point at the real clusters round-robin, each with its own name and its own
- * connections. By default the largest N also runs without member /metrics, and once more with a
- * worker heap limit (--max-old-space-size, as a container memory limit would set it): V8 otherwise lets
- * the heap grow to several times the live data on a big host. Writes bench/results/cost.json and prints
- * a summary.
+ * connections. Workers run with the heap limit the etcd-monitor binary sets (--max-old-space-size, from
+ * src/cli/main.ts's shebang): below V8's own default for a big host it also lowers how far V8 lets the
+ * heap grow past the live data. By default the largest N also runs without member /metrics, and once
+ * more with no heap flag at all. Writes bench/results/cost.json and prints a summary.
  *
  * From `--replay-at` clusters on (default 1000) the members' /metrics come from a MetricsReplay
  * (replay.ts: what the real members last answered, re-read every second) instead of the members
@@ -20,7 +20,7 @@
  *
  *   node --import tsx scripts/bench-cost.ts [--sizes=100,500,1000] [--targets=3] [--interval=10000] [--timeout=5000]
  *        [--window=30000] [--settle=5000] [--probe-rounds=300] [--no-member-metrics] [--also-without-metrics=true]
- *        [--also-heap-limit=224] [--heap-limit=0] [--no-history-fill] [--profile] [--heap-snapshot]
+ *        [--also-heap-limit=0|N|none] [--heap-limit=binary|N] [--no-history-fill] [--profile] [--heap-snapshot]
  *        [--replay-at=1000] [--repeat=1] [--also-no-gzip] [--also-text] [--worker=compiled|tsx] [--out=bench/results/cost.json]
  */
 import { execFileSync } from 'node:child_process';
@@ -45,6 +45,12 @@ import { summariseRepeats } from './repeats.js';
 import { fetchText } from '../../src/etcd/scrape.js';
 import { EtcdCluster, etcdBinary } from '../../test/helpers/etcdCluster.js';
 
+/** The --max-old-space-size the etcd-monitor binary runs with (src/cli/main.ts's shebang; 0 when none). */
+function binaryHeapLimitMiB(): number {
+  const first = fs.readFileSync('src/cli/main.ts', 'utf8').split('\n', 1)[0]!;
+  return Number(/--max-old-space-size=(\d+)/.exec(first)?.[1] ?? 0);
+}
+
 const { values: flags } = parseArgs({
   options: {
     sizes: { type: 'string', default: '100,500,1000' },
@@ -61,9 +67,11 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'heap-snapshot': { type: 'boolean', default: false },
     /** Worker V8 heap limit in MiB (--max-old-space-size), as a container memory limit would set it; 0 = node's default. */
-    'heap-limit': { type: 'string', default: '0' },
+    /** The workers' --max-old-space-size; default: what the etcd-monitor binary runs with (its shebang). */
+    'heap-limit': { type: 'string', default: 'binary' },
     /** Also run the largest size (with member /metrics unless --no-member-metrics) with this worker heap limit (MiB). */
-    'also-heap-limit': { type: 'string', default: '224' },
+    /** Also run the largest size with this heap limit (0: no flag, V8's own default; "none": skip). */
+    'also-heap-limit': { type: 'string', default: '0' },
     /** compiled: build src with tsc into .cache/bench-cost and run workers on plain node (as production); tsx: run the TypeScript. */
     worker: { type: 'string', default: 'compiled' },
     /** Sizes from this many clusters on scrape a MetricsReplay of the real members (0: never). */
@@ -154,7 +162,8 @@ try {
     });
   }
 
-  const defaultLimit = Number(flags['heap-limit']);
+  const defaultLimit = flags['heap-limit'] === 'binary' ? binaryHeapLimitMiB() : Number(flags['heap-limit']);
+  const defaultFlags = defaultLimit > 0 ? [`--max-old-space-size=${defaultLimit}`] : [];
   type Run = { n: number; metrics: boolean; heapLimit?: number; gzip?: boolean; protobuf?: boolean };
   const once: Run[] = sizes.map((n) => ({ n, metrics: !flags['no-member-metrics'] }));
   const largest = Math.max(...sizes);
@@ -164,7 +173,11 @@ try {
     once.push({ n: largest, metrics: true, protobuf: false });
   if (flags['also-without-metrics'] !== 'false' && !flags['no-member-metrics'] && sizes.length)
     once.push({ n: largest, metrics: false });
-  if (Number(flags['also-heap-limit']) > 0 && sizes.length)
+  if (
+    flags['also-heap-limit'] !== 'none' &&
+    Number(flags['also-heap-limit']) !== defaultLimit &&
+    sizes.length
+  )
     once.push({
       n: largest,
       metrics: !flags['no-member-metrics'],
@@ -278,8 +291,8 @@ try {
     );
   if (Number(flags.repeat) > 1) report.repeats = summariseRepeats(report.scale);
   report.estimateAt1000 = {
-    withMemberMetrics: estimateCores(report.scale, 1000, true),
-    withoutMemberMetrics: estimateCores(report.scale, 1000, false),
+    withMemberMetrics: estimateCores(report.scale, 1000, true, defaultFlags),
+    withoutMemberMetrics: estimateCores(report.scale, 1000, false, defaultFlags),
   };
   fs.mkdirSync(path.dirname(flags.out!), { recursive: true });
   fs.writeFileSync(flags.out!, JSON.stringify(report, null, 2) + '\n');

@@ -45,15 +45,24 @@ export interface ScaleRow extends ScaleResult {
 
 /**
  * CPU the engine would need for `clusters` clusters at `intervalMs`, from the largest measured row that
- * was not saturated: its CPU per cluster round x rounds per second.
+ * was not saturated and ran with `nodeFlags` (the default run's): its CPU per cluster round x rounds per second.
  */
 export function estimateCores(
   scale: readonly ScaleRow[],
   clusters: number,
   memberMetrics: boolean,
+  nodeFlags: readonly string[] = [],
 ): { cores: number; fromClusters: number } | undefined {
+  const flags = JSON.stringify(nodeFlags);
   const rows = scale
-    .filter((r) => !r.saturated && r.memberMetrics === memberMetrics && !r.nodeFlags?.length)
+    .filter(
+      (r) =>
+        !r.saturated &&
+        r.memberMetrics === memberMetrics &&
+        JSON.stringify(r.nodeFlags ?? []) === flags &&
+        r.metricsGzip !== false &&
+        r.metricsProtobuf !== false,
+    )
     .sort((a, b) => b.clusters - a.clusters);
   const row = rows[0];
   if (!row) return undefined;

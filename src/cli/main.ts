@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=512
 /** The etcd-monitor binary: subcommand dispatch. The only place that wires every part together. */
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';

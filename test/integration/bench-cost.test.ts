@@ -118,7 +118,7 @@ describe('cost tool (bench:cost) on a tiny load against a real 3-member etcd', f
         '--targets=1',
         '--interval=1000',
         '--also-without-metrics=false',
-        '--also-heap-limit=0',
+        '--also-heap-limit=none',
         '--timeout=800',
         '--window=1500',
         '--settle=200',
@@ -136,6 +136,8 @@ describe('cost tool (bench:cost) on a tiny load against a real 3-member etcd', f
     expect(report.setup).to.match(/round-robin/);
     expect(report.probeRound!.rounds).to.equal(5);
     expect(report.scale).to.have.length(1);
+    // Workers run with the heap limit the binary's shebang sets (src/cli/main.ts).
+    expect(report.scale[0]!.nodeFlags).to.deep.equal(['--max-old-space-size=512']);
     expect(report.scale[0]).to.include({ clusters: 3, members: 9, intervalMs: 1000 });
     expect(report.scale[0]!.etcdCores).to.be.a('number');
     expect(report.scale[0]!.loadavgAfter).to.have.length(3);

@@ -133,7 +133,7 @@ describe('Helm chart', function () {
     // The V8 heap is capped below the memory limit (values operator.maxHeapMiB).
     expect((c as unknown as { env: Array<{ name: string; value?: string }> }).env).to.deep.include({
       name: 'NODE_OPTIONS',
-      value: '--max-old-space-size=224',
+      value: '--max-old-space-size=512',
     });
     // No Secret access unless configured.
     expect(JSON.stringify(all.filter((d) => d.kind.endsWith('Role')))).to.not.include('secrets');
