@@ -88,12 +88,11 @@ interface EtcdPackage {
 
 let pkgCache: EtcdPackage | undefined;
 
-/** The etcd v3 API definitions, loaded once from the proto files shipped by the `etcd3` package. */
-function etcdPackage(): EtcdPackage {
-  if (pkgCache) return pkgCache;
+/** The etcd v3 API as proto-loader reads it from the proto files shipped by the `etcd3` package. */
+export function etcdProtoDefinition(): protoLoader.PackageDefinition {
   const require = createRequire(import.meta.url);
   const protoDir = path.join(path.dirname(require.resolve('etcd3/package.json')), 'proto');
-  const def = protoLoader.loadSync(path.join(protoDir, 'rpc.proto'), {
+  return protoLoader.loadSync(path.join(protoDir, 'rpc.proto'), {
     keepCase: true,
     longs: String,
     enums: String,
@@ -101,6 +100,12 @@ function etcdPackage(): EtcdPackage {
     oneofs: true,
     includeDirs: [protoDir],
   });
+}
+
+/** The etcd v3 API's service clients, loaded once. */
+function etcdPackage(): EtcdPackage {
+  if (pkgCache) return pkgCache;
+  const def = etcdProtoDefinition();
   const loaded = grpc.loadPackageDefinition(def) as unknown as { etcdserverpb: EtcdPackage };
   pkgCache = loaded.etcdserverpb;
   return pkgCache;

@@ -100,6 +100,8 @@ export class H2Session {
       ? tls.connect({ host: target.host, port: target.port, ALPNProtocols: ['h2'], ...target.tls })
       : net.connect({ host: target.host, port: target.port });
     this.sock.setNoDelay(true);
+    // Like grpc-js's idle channels, a connection with no call in flight does not keep the process alive.
+    this.sock.unref();
     this.w = new FrameWriter(this.sock, () => !this.closed);
     let error: string | undefined;
     this.sock.on('data', (d: Buffer) => {
@@ -140,6 +142,7 @@ export class H2Session {
 
   /** Start a unary call: `headerBlock` (HPACK), `body` (gRPC-framed message), a deadline (performance.now() ms). */
   call(block: Buffer, body: Buffer, deadline: number, done: UnaryDone): void {
+    this.sock.ref();
     if (deadline < this.timerAt) this.arm(deadline);
     const s = new Stream(block, body, deadline, done);
     // Until the member's SETTINGS arrive its stream limit is unknown: wait for them (as grpc-js waits for READY).
@@ -174,6 +177,14 @@ export class H2Session {
     s.done(err, message);
     this.startQueued();
     if (this.draining && this.streams.size === 0) this.close();
+    this.unrefWhenIdle();
+  }
+
+  /** No call in flight or waiting: neither the socket nor a pending deadline timer holds the process. */
+  private unrefWhenIdle(): void {
+    if (this.streams.size > 0 || this.queued.length > 0) return;
+    this.sock.unref();
+    this.timer?.unref();
   }
 
   private startQueued(): void {
@@ -215,6 +226,7 @@ export class H2Session {
     if (next < Infinity && !this.closed) this.arm(next);
     if (this.keepaliveMs !== undefined && !this.closed && (expiredAny || expired.length > 0))
       this.checkAlive();
+    this.unrefWhenIdle();
   }
 
   /** A call timed out: is the connection still there? (see SessionTarget.keepaliveTimeoutMs) */
@@ -228,6 +240,7 @@ export class H2Session {
     this.pingTimer = setTimeout(() => {
       this.sock.destroy(new Error(`keepalive ping not answered within ${this.keepaliveMs}ms`));
     }, this.keepaliveMs);
+    this.pingTimer.unref();
   }
 
   private end(error: string | undefined): void {

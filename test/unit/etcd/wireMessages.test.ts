@@ -4,10 +4,7 @@
  * every field the probe reads, uint64 IDs above 2^53 exactly, repeated fields, unknown fields skipped.
  */
 import { expect } from 'chai';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import * as protoLoader from '@grpc/proto-loader';
-import { toHexId } from '../../../src/etcd/grpc.js';
+import { etcdProtoDefinition, toHexId } from '../../../src/etcd/grpc.js';
 import {
   EMPTY_REQUEST,
   HEALTH_READ_REQUEST,
@@ -18,16 +15,8 @@ import {
 } from '../../../src/etcd/wire/messages.js';
 import { ProtoReader } from '../../../src/etcd/wire/proto.js';
 
-const require = createRequire(import.meta.url);
-const protoDir = path.join(path.dirname(require.resolve('etcd3/package.json')), 'proto');
-const def = protoLoader.loadSync(path.join(protoDir, 'rpc.proto'), {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [protoDir],
-});
+// The very definitions (and protobufjs serialisers) grpc-js uses for MemberClient.
+const def = etcdProtoDefinition();
 type Codec = {
   responseSerialize(v: unknown): Buffer;
   requestDeserialize(b: Buffer): Record<string, unknown>;

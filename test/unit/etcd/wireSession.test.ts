@@ -243,4 +243,34 @@ describe('wire session (hand-framed HTTP/2) against node:http2', () => {
       }
     });
   });
+
+  it('an idle connection does not keep the process alive (one with a call in flight does)', async function () {
+    this.timeout(20_000);
+    handler = (stream, body, path) => reply(stream, body, path === '/slow' ? 600 : 0);
+    // A child process that makes calls and never closes its session: it must end by itself, after its call.
+    const script = `
+      import { performance } from 'node:perf_hooks';
+      import { H2Session } from ${JSON.stringify(new URL('../../../src/etcd/wire/session.ts', import.meta.url).href)};
+      import { encodeHeaders } from ${JSON.stringify(new URL('../../../src/etcd/wire/hpack.ts', import.meta.url).href)};
+      const s = new H2Session({ host: '127.0.0.1', port: ${port}, keepaliveTimeoutMs: 5000 }, () => {});
+      const block = encodeHeaders([[':method', 'POST'], [':scheme', 'http'], [':path', '/slow'],
+        [':authority', 'x'], ['content-type', 'application/grpc'], ['te', 'trailers']]);
+      const t0 = performance.now();
+      s.call(block, Buffer.from([0, 0, 0, 0, 1, 7]), performance.now() + 5000, (err) => {
+        console.log(err ? 'failed ' + err.details : 'answered after ' + Math.round(performance.now() - t0));
+      });`;
+    const { execFile } = await import('node:child_process');
+    const t0 = performance.now();
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { timeout: 15_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+      ),
+    );
+    expect(out).to.match(/answered after \d+/);
+    expect(Number(/answered after (\d+)/.exec(out)![1])).to.be.at.least(550);
+    expect(performance.now() - t0).to.be.below(10_000);
+  });
 });
