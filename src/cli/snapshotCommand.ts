@@ -298,13 +298,7 @@ async function count(values: Values, io: Io): Promise<number> {
   try {
     for (;;) {
       try {
-        const r = await c.call<{ count: string; header: { revision: string } }>(
-          'kv',
-          'range',
-          { key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true },
-          Math.min(cfg.timeoutMs, 5000),
-        );
-        result = JSON.stringify({ keys: Number(r.count), revision: Number(r.header.revision) });
+        result = JSON.stringify(await c.countKeys(Math.min(cfg.timeoutMs, 5000)));
         io.out(result);
         break;
       } catch (e) {

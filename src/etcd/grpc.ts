@@ -415,6 +415,17 @@ export class MemberClient {
     return r.kvs?.[0]?.value;
   }
 
+  /** How many keys the member holds (a count-only range over the whole key space), and at which revision. */
+  async countKeys(timeoutMs: number): Promise<{ keys: number; revision: number }> {
+    const r = await this.call<{ count: string; header: { revision: string } }>(
+      'kv',
+      'range',
+      { key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true },
+      timeoutMs,
+    );
+    return { keys: Number(r.count), revision: Number(r.header.revision) };
+  }
+
   /** Delete every key with the given prefix; returns how many were deleted. */
   async deletePrefix(prefix: Buffer, timeoutMs: number): Promise<number> {
     const r = await this.call<{ deleted: string }>(
