@@ -400,13 +400,23 @@ describe('e2e: the operator on a kind cluster (needs a Docker engine)', function
     // The CRDs as shipped in the prometheus-operator Go module (scripts/build-tools.sh links the directory).
     const crds = fs.realpathSync(path.join(REPO, '.cache/crds/prometheus-operator'));
     await kubectl(['apply', '--server-side', '-f', crds]);
+    // Polled rather than `kubectl wait`: right after a server-side apply a CRD may have no
+    // status.conditions yet, and kubectl wait then fails at once instead of waiting.
     for (const crd of ['prometheuses', 'servicemonitors', 'prometheusrules']) {
-      await kubectl([
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        `crd/${crd}.monitoring.coreos.com`,
-      ]);
+      await waitFor(
+        `crd/${crd}.monitoring.coreos.com Established`,
+        async () =>
+          (
+            await kubectl([
+              'get',
+              `crd/${crd}.monitoring.coreos.com`,
+              '-o',
+              'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+            ])
+          ).trim() === 'True',
+        60_000,
+        500,
+      );
     }
     const port = await freePort();
     promOperator = startProcess(
