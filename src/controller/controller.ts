@@ -12,27 +12,12 @@ import type { Logger } from '../log.js';
 import { ClusterMonitor } from '../monitor/clusterMonitor.js';
 import type { MonitorRegistry } from '../monitor/registry.js';
 import { firstRoundPlan } from '../monitor/schedule.js';
-import {
-  DEFAULT_RESTORE_IMAGE,
-  resolveSpec,
-  type MaintenancePlan,
-  type ResolvedSpec,
-  type SecretLookup,
-  type SecretsForSpec,
-} from './config.js';
-import {
-  findRestoreTools,
-  InProcessRestoreTester,
-  UnavailableRestoreTester,
-  type RestoreTester,
-} from '../maintenance/restoreTest.js';
-import { MaintenanceScheduler } from '../maintenance/scheduler.js';
-import { LocalStore, S3Store, type SnapshotStore } from '../maintenance/stores.js';
+import { resolveSpec, type ResolvedSpec, type SecretLookup, type SecretsForSpec } from './config.js';
 import { MonitorInformer } from './informer.js';
 import type { EtcdMonitorObject, KubeClient } from './kube.js';
 import { mergePatch } from './mergePatch.js';
-import { JobRestoreTester } from './restoreJob.js';
-import { restoreJobSettingsFromEnv, type RestoreJobSettings } from './restoreJobManifest.js';
+import { ResourceMaintenance } from './maintenance.js';
+import type { RestoreJobSettings } from './restoreJobManifest.js';
 import type { OperatorMetrics } from './metrics.js';
 import { invalidStatus, pausedStatus, pendingStatus } from './statusShapes.js';
 import { DEFAULT_HEARTBEAT_MS, decideWrite } from './statusPolicy.js';
@@ -88,11 +73,7 @@ interface Managed {
   pendingDueMs?: number;
   pendingTimer?: NodeJS.Timeout;
   /** Scheduled maintenance (spec.backup / spec.maintenance), re-made when its plan changes. */
-  sched?: MaintenanceScheduler;
-  schedKey?: string;
-  store?: SnapshotStore;
-  /** The S3 credentials as last read from their Secret; the store asks for them at every request. */
-  s3Credentials?: { accessKeyId: string; secretAccessKey: string };
+  maintenance?: ResourceMaintenance;
 }
 
 export class Controller {
@@ -192,11 +173,7 @@ export class Controller {
   }
 
   private stopMaintenance(m: Managed): void {
-    m.sched?.stop();
-    if (m.store instanceof S3Store) m.store.close();
-    m.sched = undefined;
-    m.schedKey = undefined;
-    m.store = undefined;
+    m.maintenance?.stop();
   }
 
   private async stopMonitor(key: string, m: Managed): Promise<void> {
@@ -400,118 +377,24 @@ export class Controller {
     return { monitor, started: true };
   }
 
-  /**
-   * Scheduled backups/defragmentation of a resource: made when its plan appears or changes (carrying on
-   * from the written status, so a run missed while no operator led runs once), dropped when it goes.
-   * Only the leader replica runs controllers, so two replicas never back up the same cluster.
-   */
+  /** Scheduled backups/defragmentation of a resource (maintenance.ts). */
   private async ensureMaintenance(
     key: string,
     obj: EtcdMonitorObject,
     m: Managed,
     spec: ResolvedSpec,
   ): Promise<void> {
-    const plan = spec.maintenance;
     const monitor = m.monitor;
     if (!monitor) return;
-    if (plan?.backup?.destination.kind === 's3') m.s3Credentials = plan.backup.destination.credentials;
-    if (!plan) {
-      if (m.sched) {
-        this.stopMaintenance(m);
-        monitor.setMaintenance(undefined);
-      }
-      return;
-    }
-    if (m.sched && m.schedKey === plan.key) {
-      if (monitor.maintenance !== m.sched) monitor.setMaintenance(m.sched);
-      return;
-    }
-    const previous = monitor.status ?? m.written;
-    this.stopMaintenance(m);
-    const store = plan.backup ? this.makeStore(plan, m) : undefined;
-    const sched = new MaintenanceScheduler(
-      {
-        cluster: key,
-        timeoutMs: spec.timeoutMs,
-        idleTimeoutMs: 30_000,
-        overallTimeoutMs: 3_600_000,
-        backup:
-          plan.backup && store
-            ? {
-                schedule: plan.backup.schedule,
-                member: plan.backup.member,
-                retention: { keep: plan.backup.keep ?? 10, maxAgeMs: plan.backup.maxAgeMs },
-                store,
-                restoreTest: plan.backup.restoreTest ? this.restoreTester(key, plan, m, spec) : undefined,
-              }
-            : undefined,
-        defragmentation: plan.defragmentation && {
-          ...plan.defragmentation,
-          disarmNoSpace: plan.defragmentation.disarmNoSpace,
-        },
-      },
-      {
-        connect: async () => {
-          const { MemberClient } = await import('../etcd/grpc.js');
-          return spec.endpoints.map((e) => new MemberClient(e, spec.conn));
-        },
-        onEvent: (ev) => (this.managed.get(key)?.monitor ?? monitor).maintenanceEvent(ev),
-        onChange: () => this.queue.add(key),
-      },
-      obj.metadata.creationTimestamp ? new Date(obj.metadata.creationTimestamp) : new Date(),
-      { backup: previous?.backup, maintenance: previous?.maintenance },
-    );
-    await sched.resume();
-    m.sched = sched;
-    m.schedKey = plan.key;
-    m.store = store;
-    monitor.setMaintenance(
-      sched,
-      previous?.conditions.find((c) => c.type === 'BackupReady'),
-    );
-    this.log.info('scheduled maintenance', {
-      key,
-      backup: plan.backup ? `${plan.backup.schedule} → ${plan.backup.destination.kind}` : undefined,
-      defragmentation: plan.defragmentation?.schedule,
+    if (!spec.maintenance && !m.maintenance) return;
+    m.maintenance ??= new ResourceMaintenance(key, {
+      kube: this.kube,
+      log: this.log,
+      restoreJob: this.opts.restoreJob,
+      monitorOf: () => this.managed.get(key)?.monitor,
+      requeue: () => this.queue.add(key),
     });
-  }
-
-  /**
-   * In-process when etcd and etcdutl are on the operator's PATH (not in the shipped image); otherwise a Job
-   * with verify.restoreImage in the operator's namespace (restoreJob.ts); without either, each run says why.
-   */
-  private restoreTester(key: string, plan: MaintenancePlan, m: Managed, spec: ResolvedSpec): RestoreTester {
-    const tools = findRestoreTools();
-    if (tools) return new InProcessRestoreTester(tools, spec.timeoutMs * 12);
-    const b = plan.backup!;
-    const settings =
-      this.opts.restoreJob ??
-      restoreJobSettingsFromEnv(process.env, { uid: process.getuid?.(), gid: process.getgid?.() });
-    if ('missing' in settings) return new UnavailableRestoreTester(settings.missing);
-    if (!this.kube.jobs)
-      return new UnavailableRestoreTester('verify.restoreTest: this client cannot create Jobs');
-    return new JobRestoreTester(this.kube.jobs, settings, {
-      cluster: key,
-      etcdImage: b.restoreImage ?? DEFAULT_RESTORE_IMAGE,
-      destination: b.destination,
-      credentials: () => m.s3Credentials,
-    });
-  }
-
-  private makeStore(plan: MaintenancePlan, m: Managed): SnapshotStore {
-    const d = plan.backup!.destination;
-    if (d.kind === 'local') return new LocalStore(d.path);
-    return new S3Store({
-      endpoint: d.endpoint,
-      bucket: d.bucket,
-      prefix: d.prefix,
-      region: d.region,
-      forcePathStyle: d.forcePathStyle,
-      credentials: async () => {
-        if (!m.s3Credentials) throw new Error(`no credentials from secret "${d.secretName}"`);
-        return m.s3Credentials;
-      },
-    });
+    await m.maintenance.ensure(obj, monitor, m.written, spec);
   }
 
   /** The first round of a new or changed resource, now (bounded), so its first verdict does not wait for its spread phase. */

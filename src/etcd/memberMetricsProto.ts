@@ -19,7 +19,7 @@ import {
   type Family,
   type MemberMetricsSnapshot,
 } from './memberSnapshot.js';
-import { ProtoReader } from './wire/proto.js';
+import { ProtoReader, readVarint } from './wire/proto.js';
 
 /** What the scrape asks for: protobuf first, the text format from servers that only have that. */
 export const PROTOBUF_OR_TEXT =
@@ -37,16 +37,12 @@ export function isProtobufExposition(contentType: string | undefined): boolean {
 
 export class ProtoExpositionError extends Error {}
 
-/** Read one varint at `o` of `b`; returns [value, next offset]. */
-function varint(b: Buffer, o: number): [number, number] {
-  let v = 0;
-  let mul = 1;
-  for (;;) {
-    if (o >= b.length) throw new ProtoExpositionError('protobuf exposition: truncated length prefix');
-    const c = b[o++]!;
-    v += (c & 0x7f) * mul;
-    mul *= 128;
-    if (!(c & 0x80)) return [v, o];
+/** The length prefix at `o` of `b` and the offset after it. */
+function lengthPrefix(b: Buffer, o: number): [number, number] {
+  try {
+    return readVarint(b, o);
+  } catch {
+    throw new ProtoExpositionError('protobuf exposition: truncated length prefix');
   }
 }
 
@@ -58,7 +54,7 @@ export function extractMemberMetricsFromProto(body: Buffer): MemberMetricsSnapsh
   const builder = new SnapshotBuilder();
   let o = 0;
   while (o < body.length) {
-    const [len, start] = varint(body, o);
+    const [len, start] = lengthPrefix(body, o);
     const end = start + len;
     if (end > body.length) throw new ProtoExpositionError('protobuf exposition: truncated metric family');
     o = end;

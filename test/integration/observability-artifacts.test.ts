@@ -334,27 +334,19 @@ describe('observability artefacts', function () {
         'EtcdMonitorDown',
         'EtcdBackupFailing',
         'EtcdBackupStale',
-        'EtcdQuotaExhaustionWithin24h',
-        'EtcdQuotaExhaustionWithin7d',
-        'EtcdDatabaseHighFragmentation',
-        'EtcdSlowDisk',
-        'EtcdSlowBackendCommit',
-        'EtcdSlowPeerNetwork',
-        'EtcdAdviceWarning',
+        ...CAPACITY_ALERTS,
       ]);
     });
 
-    it("every alert has a severity, summary, description and a runbook (etcd.io, or the README's capacity and advice), naming its cluster or member", () => {
+    it("every alert has a severity, summary, description and a runbook (etcd's guides), naming its cluster or member", () => {
       for (const a of alerts()) {
         expect(a.labels?.severity, a.alert).to.be.oneOf(['critical', 'warning']);
         const ann = a.annotations ?? {};
         expect(ann.summary, `${a.alert} summary`).to.be.a('string').and.not.equal('');
         expect(ann.description, `${a.alert} description`).to.be.a('string').and.not.equal('');
-        // The capacity and advice alerts (SPEC §10) link the README section that explains the advice codes.
+        // etcd's own operations and tuning guides: the page on what to do about it.
         expect(ann.runbook_url, `${a.alert} runbook_url`).to.match(
-          CAPACITY_ALERTS.includes(a.alert)
-            ? /^https:\/\/etcdmonitor\.dev\/#capacity-and-advice$/
-            : /^https:\/\/etcd\.io\/docs\/v3\.5\/op-guide\//,
+          /^https:\/\/etcd\.io\/docs\/v3\.5\/(op-guide|tuning)\//,
         );
         const text = `${ann.summary} ${ann.description}`;
         if (a.group === 'etcd-monitor' && a.alert !== 'EtcdMonitorDown')

@@ -55,20 +55,27 @@ export function encodeMessage(fields: readonly Field[]): Buffer {
   return b;
 }
 
+/** The varint at `o` of `b` (exact up to 2^53) and the offset after it. */
+export function readVarint(b: Buffer, o: number): [value: number, next: number] {
+  let v = 0;
+  let mul = 1;
+  for (;;) {
+    if (o >= b.length) throw new Error('truncated protobuf message');
+    const c = b[o++]!;
+    v += (c & 0x7f) * mul;
+    mul *= 128;
+    if (!(c & 0x80)) return [v, o];
+  }
+}
+
 /** The first occurrence of field `n` in message `m`: bytes (a view) or a varint; how many there are with `count`. */
 export function readField(m: Buffer, n: number, count = false): Buffer | number | undefined {
   let o = 0;
   let seen = 0;
   const varint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      if (o >= m.length) throw new Error('truncated protobuf message');
-      const c = m[o++]!;
-      v += (c & 0x7f) * mul;
-      mul *= 128;
-      if (!(c & 0x80)) return v;
-    }
+    const [v, next] = readVarint(m, o);
+    o = next;
+    return v;
   };
   while (o < m.length) {
     const tag = varint();
