@@ -284,8 +284,9 @@ export class Controller {
     await this.ensureMaintenance(key, obj, m, spec);
 
     const latest = monitor.latest;
-    const events = m.pendingEvents.splice(0);
-    for (const ev of events) await this.emit(obj, ev);
+    // Told before the status that shows them (whoever sees the status finds its Events), all at once:
+    // a first verdict with its advice waits one round trip for them, not one per Event.
+    await Promise.all(m.pendingEvents.splice(0).map((ev) => this.emit(obj, ev)));
     if (latest) {
       this.cancelPending(m);
       const status: EtcdMonitorStatus = {

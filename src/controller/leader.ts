@@ -21,6 +21,9 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The lease round in flight: stop() waits for it, so none lands (or starts a controller) after stop. */
+  private ticking: Promise<void> | undefined;
+  private wonWhileStopping = false;
   private observed: { key: string; at: number } | undefined;
   private lastRenew = 0;
   private lastContact = 0;
@@ -43,17 +46,24 @@ export class LeaderElector {
 
   start(): void {
     this.stopped = false;
-    void this.tick();
+    this.ticking = this.tick();
   }
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.opts.retryPeriodMs);
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick();
+    }, this.opts.retryPeriodMs);
   }
 
   private async tick(): Promise<void> {
     try {
       const ok = await this.tryAcquireOrRenew();
+      // Stopped while the round was in flight: it must not make us leader (stop releases what it won).
+      if (this.stopped) {
+        this.wonWhileStopping = ok;
+        return;
+      }
       const now = Date.now();
       this.lastContact = now;
       if (ok) {
@@ -70,6 +80,7 @@ export class LeaderElector {
         this.loseLeadership('could not renew the lease');
       }
     } catch (e) {
+      if (this.stopped) return;
       this.log.warn('leader election: lease update failed', { error: String(e) });
       if (this.leading && Date.now() - this.lastRenew > this.opts.renewDeadlineMs)
         this.loseLeadership('lease renew deadline passed');
@@ -119,13 +130,26 @@ export class LeaderElector {
     return this.kube.writeLease(this.opts.namespace, this.opts.name, rec);
   }
 
-  /** Stop; a leader releases the lease (unless `release` is false) so a standby can take over at once. */
+  /**
+   * Stop, after the lease round in flight (if any) has ended; a leader releases the lease (unless `release`
+   * is false) so a standby can take over at once. Never calls onStartedLeading afterwards.
+   */
   async stop(release = true): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    const wasLeading = this.leading;
+    // (Bounded: a round stuck on an unreachable API server does not hold up a shutdown; it is ignored when it ends.)
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.ticking,
+      new Promise<void>((r) => {
+        bound = setTimeout(r, this.opts.renewDeadlineMs);
+      }),
+    ]);
+    clearTimeout(bound);
+    const holds = this.leading || this.wonWhileStopping;
     this.leading = false;
-    if (wasLeading && release) {
+    this.wonWhileStopping = false;
+    if (holds && release) {
       try {
         const cur = await this.kube.getLease(this.opts.namespace, this.opts.name);
         if (cur && cur.holder === this.opts.identity) {
