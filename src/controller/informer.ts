@@ -108,7 +108,7 @@ export class MonitorInformer {
     if (this.stopped) return;
     this.lastEventAt = Date.now();
     try {
-      this.handle = await this.kube.watchMonitors(
+      const handle = await this.kube.watchMonitors(
         this.opts.namespace,
         this.opts.labelSelector,
         this.resourceVersion,
@@ -140,6 +140,9 @@ export class MonitorInformer {
           }
         },
       );
+      // Stopped while the watch was being opened: close it rather than leave it running.
+      if (this.stopped) handle.stop();
+      else this.handle = handle;
     } catch (e) {
       this.log.warn('starting the watch failed; retrying', { error: String(e) });
       this.restart('watch-error', true);
