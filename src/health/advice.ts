@@ -1,9 +1,8 @@
 /**
  * status.advice[] (SPEC §10): the checks' verdicts → the advice list, with hysteresis and Events.
  *
- * - Raised when its check holds RAISE_ROUNDS judged rounds in a row (one odd round is not advice; facts
- *   read as they are, a version or the spec, at once), and told once as an AdviceRaised Event; kept with
- *   its `since` while it holds.
+ * - Raised when its check holds RAISE_ROUNDS judged rounds in a row (one odd round is not advice), and
+ *   told once as an AdviceRaised Event; kept with its `since` while it holds.
  * - Cleared when its check, judging against the clear level (adviceChecks.ts), says it no longer holds:
  *   an AdviceCleared Event. A round that cannot judge it (no figures) keeps it, unless the member it is
  *   about has left the cluster.
@@ -86,7 +85,7 @@ export function judgeAdvice(
     if (v.finding && was) advice.push({ ...v.finding, since: was.since });
     else if (v.finding) {
       const n = (mem.pending[k] ?? 0) + 1;
-      if (n >= (v.raiseRounds ?? RAISE_ROUNDS)) {
+      if (n >= RAISE_ROUNDS) {
         advice.push({ ...v.finding, since: nowIso });
         events.push(raised(v.finding));
       } else pending[k] = n;

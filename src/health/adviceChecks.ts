@@ -100,11 +100,6 @@ export interface Verdict {
   member?: string;
   /** The finding when the advice holds; absent when it is judged not to. */
   finding?: Finding;
-  /**
-   * Judged rounds in a row before it is raised (default RAISE_ROUNDS). 1 for facts read as they are
-   * (a member's version, the spec): there is no odd round of those to wait out.
-   */
-  raiseRounds?: number;
 }
 
 export type IsActive = (code: AdviceCode, member?: string) => boolean;

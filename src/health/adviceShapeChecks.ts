@@ -41,7 +41,7 @@ const unsupported: AdviceCheck = (i) => {
   for (const m of i.members) {
     if (!m.version) continue;
     const [maj = 0, min = 0, patch = 0] = parts(m.version);
-    const v: Verdict = { code: 'UnsupportedVersion', member: m.name, raiseRounds: 1 };
+    const v: Verdict = { code: 'UnsupportedVersion', member: m.name };
     const old = maj < 3 || (maj === 3 && min < 5);
     const early35 = maj === 3 && min === 5 && patch < 3;
     if (old || early35)
@@ -115,7 +115,6 @@ const noBackup: AdviceCheck = (i) => {
   return [
     {
       code: 'NoBackup',
-      raiseRounds: 1,
       finding: i.backupConfigured
         ? undefined
         : {

@@ -288,7 +288,7 @@ describe('live dashboard in headless Chromium against a real 3-member etcd', fun
     });
 
     it('lists the advice of status.advice (severity, code, member, message, evidence, doc) and the capacity block', async () => {
-      // Standalone without --backup-schedule: NoBackup (info) from the first round; on Debian's etcd 3.4 (the
+      // Standalone without --backup-schedule: NoBackup (info) after two rounds; on Debian's etcd 3.4 (the
       // default binary) also UnsupportedVersion (warning) for every member.
       await waitCount(page, '#advice li.advice[data-code="NoBackup"]', 1, 20_000);
       const status = (await getJson(`${app!.url}/api/v1/cluster/status`)).body as EtcdMonitorStatus;

@@ -197,7 +197,7 @@ describe('operator on a real Kubernetes control plane', function () {
       for (const e of unsupported) expect(e.count ?? 1).to.equal(1);
     });
 
-    // After the advice test: raising advice is a change worth a write; its figures are not.
+    // After the advice test: raising advice (round 2) is a change worth a write; its figures are not.
     it('does not rewrite the status on every probe', async () => {
       const rv = async (): Promise<string> =>
         JSON.parse((await cp.kubectl(['get', 'em', 'main', '-o', 'json'])).stdout).metadata.resourceVersion;

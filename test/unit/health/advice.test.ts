@@ -137,23 +137,6 @@ describe('advice: raised with hysteresis, told once, never the phase', () => {
     expect(run.status!.summary.advice).to.match(/^\d+ \(\d+ warning\)$/);
   });
 
-  it('facts read as they are (a version, the spec) are advice at the first round, once', () => {
-    const obs = (t: number): ClusterObservation => {
-      const o = observe(three, t);
-      o.members[2]!.status!.version = '3.4.33';
-      return o;
-    };
-    let run = step(start(), obs(T0), {}, false);
-    expect(codes(run.status)).to.include.members(['UnsupportedVersion/etcd3', 'NoBackup']);
-    expect(run.events).to.deep.equal([
-      'AdviceRaised warning advice UnsupportedVersion (member etcd3)',
-      'AdviceRaised info advice NoBackup',
-    ]);
-    // MixedVersions (an upgrade may be under way) still waits for its second round.
-    run = step(run, obs(T0 + 1000), {}, false);
-    expect(run.events.slice(2)).to.deep.equal(['AdviceRaised warning advice MixedVersions']);
-  });
-
   it('no NoBackup when backups are scheduled, and none judged when that is not known', () => {
     let a = start();
     let b = start();
