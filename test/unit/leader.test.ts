@@ -62,16 +62,22 @@ function until(what: string, ok: () => boolean, ms = 2000): Promise<void> {
   });
 }
 
+/** An elector on `store` that counts how often it was told it leads. */
+function elector(store: ReturnType<typeof leaseStore>): { el: LeaderElector; started: () => number } {
+  let started = 0;
+  const el = new LeaderElector(
+    store.kube,
+    OPTS,
+    { onStartedLeading: () => started++, onStoppedLeading: () => undefined },
+    silentLogger(),
+  );
+  return { el, started: () => started };
+}
+
 describe('leader election: stopping with a lease round in flight', () => {
   it('a renewal that lands after stop() neither starts the controller again nor keeps the lease', async () => {
     const store = leaseStore();
-    let started = 0;
-    const el = new LeaderElector(
-      store.kube,
-      OPTS,
-      { onStartedLeading: () => started++, onStoppedLeading: () => undefined },
-      silentLogger(),
-    );
+    const { el, started } = elector(store);
     el.start();
     await until('leading', () => el.isLeader);
     const release = store.holdWrites(); // the next renewal hangs
@@ -79,29 +85,23 @@ describe('leader election: stopping with a lease round in flight', () => {
     const stopping = el.stop();
     release();
     await stopping;
-    expect(started).to.equal(1);
+    expect(started()).to.equal(1);
     expect(el.isLeader).to.equal(false);
     expect(store.lease()?.holder).to.equal(''); // released after the renewal, not overwritten by it
     await new Promise((r) => setTimeout(r, 5 * OPTS.retryPeriodMs));
-    expect(started).to.equal(1);
+    expect(started()).to.equal(1);
   });
 
   it('a first acquire that lands after stop() is released, and never told as leadership', async () => {
     const store = leaseStore();
-    let started = 0;
     const release = store.holdWrites();
-    const el = new LeaderElector(
-      store.kube,
-      OPTS,
-      { onStartedLeading: () => started++, onStoppedLeading: () => undefined },
-      silentLogger(),
-    );
+    const { el, started } = elector(store);
     el.start();
     await new Promise((r) => setTimeout(r, 10));
     const stopping = el.stop();
     release();
     await stopping;
-    expect(started).to.equal(0);
+    expect(started()).to.equal(0);
     expect(store.lease()?.holder).to.equal('');
   });
 });
