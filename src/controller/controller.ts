@@ -161,7 +161,7 @@ export class Controller {
     this.managed.delete(key);
     if (m) {
       this.cancelPending(m);
-      this.stopMaintenance(m);
+      m.maintenance?.stop();
     }
     if (m?.monitor) await this.registry.remove(key);
   }
@@ -172,13 +172,9 @@ export class Controller {
     m.pendingDueMs = undefined;
   }
 
-  private stopMaintenance(m: Managed): void {
-    m.maintenance?.stop();
-  }
-
   private async stopMonitor(key: string, m: Managed): Promise<void> {
     this.cancelPending(m);
-    this.stopMaintenance(m);
+    m.maintenance?.stop();
     if (!m.monitor) return;
     m.monitor = undefined;
     m.connectionKey = undefined;

@@ -87,10 +87,7 @@ export class ResourceMaintenance {
                 restoreTest: plan.backup.restoreTest ? this.restoreTester(plan.backup, spec) : undefined,
               }
             : undefined,
-        defragmentation: plan.defragmentation && {
-          ...plan.defragmentation,
-          disarmNoSpace: plan.defragmentation.disarmNoSpace,
-        },
+        defragmentation: plan.defragmentation,
       },
       {
         connect: async () => {
