@@ -24,7 +24,7 @@ import { startControlPlane, toolPath, type ControlPlane } from '../../test/helpe
 import { EtcdCluster } from '../../test/helpers/etcdCluster.js';
 import { installEtcdMonitorCrd } from '../../test/helpers/operator.js';
 import { freePort } from '../../test/helpers/ports.js';
-import { startProcess, stopProcess, waitFor } from '../../test/helpers/procs.js';
+import { startProcess, stopProcess, waitFor, startTogether } from '../../test/helpers/procs.js';
 import {
   MachineMeter,
   histogramAvgMs,
@@ -73,7 +73,7 @@ export async function runOperatorBench(o: OperatorBenchOptions): Promise<Operato
     } else entry = ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts')];
 
     log('starting the control plane and a 3-member etcd…');
-    [cp, etcd] = await Promise.all([startControlPlane(), EtcdCluster.start({ size: 3 })]);
+    [cp, etcd] = await startTogether([startControlPlane(), EtcdCluster.start({ size: 3 })]);
     o.onTempDir?.(cp.dir);
     o.onTempDir?.(etcd.dataRoot);
     await installEtcdMonitorCrd(cp, tmp);

@@ -79,3 +79,19 @@ export async function waitFor<T>(
     `timed out after ${timeoutMs}ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
   );
 }
+
+/**
+ * Start servers side by side. When one fails to start, the others that did are stopped before the error is
+ * thrown: a test whose before() fails never gets to stop what it has not been handed.
+ */
+export async function startTogether<T extends readonly { stop(): Promise<unknown> }[]>(starts: {
+  [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const settled = await Promise.allSettled(starts as readonly Promise<T[number]>[]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (!failed) return settled.map((s) => (s as PromiseFulfilledResult<T[number]>).value) as unknown as T;
+  await Promise.all(
+    settled.map((s) => (s.status === 'fulfilled' ? s.value.stop().catch(() => undefined) : undefined)),
+  );
+  throw failed.reason;
+}

@@ -19,6 +19,7 @@ import { runBackup, type BackupRequest } from '../../src/maintenance/backup.js';
 import { verifySnapshotFile } from '../../src/maintenance/snapshot.js';
 import { LocalStore, S3Store } from '../../src/maintenance/stores.js';
 import { EtcdCluster, etcdVersions } from '../helpers/etcdCluster.js';
+import { startTogether } from '../helpers/procs.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 
 const execFileP = promisify(execFile);
@@ -47,7 +48,7 @@ describe('backups to a local folder and to S3 (real etcd 3.5, real S3 server)', 
 
   before(async () => {
     const v = etcdVersions().find((x) => x.name === 'etcd 3.5')!;
-    [cluster, s3] = await Promise.all([
+    [cluster, s3] = await startTogether([
       EtcdCluster.start({ size: 3, binary: v.binary, etcdctl: v.etcdctl }),
       startS3(),
     ]);

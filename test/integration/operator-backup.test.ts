@@ -14,7 +14,7 @@ import type { EtcdMonitorStatus } from '../../src/crd/types.js';
 import { silentLogger } from '../../src/log.js';
 import { EtcdCluster, etcdVersions } from '../helpers/etcdCluster.js';
 import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
-import { waitFor } from '../helpers/procs.js';
+import { waitFor, startTogether } from '../helpers/procs.js';
 import { installEtcdMonitorCrd, testOperatorConfig } from '../helpers/operator.js';
 
 describe('operator: scheduled backups (real control plane, real etcd 3.5)', function () {
@@ -43,7 +43,7 @@ describe('operator: scheduled backups (real control plane, real etcd 3.5)', func
 
   before(async () => {
     const v = etcdVersions().find((x) => x.name === 'etcd 3.5')!;
-    [cp, etcd] = await Promise.all([
+    [cp, etcd] = await startTogether([
       startControlPlane(),
       EtcdCluster.start({ size: 3, binary: v.binary, etcdctl: v.etcdctl }),
     ]);

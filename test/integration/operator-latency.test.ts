@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/log.js';
 import type { RoundResult } from '../../src/monitor/clusterMonitor.js';
 import { EtcdCluster } from '../helpers/etcdCluster.js';
 import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
-import { startProcess, stopProcess, waitFor } from '../helpers/procs.js';
+import { startProcess, stopProcess, waitFor, startTogether } from '../helpers/procs.js';
 import { installEtcdMonitorCrd, testOperatorConfig } from '../helpers/operator.js';
 
 const COUNT = 30;
@@ -80,7 +80,7 @@ describe('operator verdicts on a busy machine', function () {
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-latency-'));
-    [cp, etcd] = await Promise.all([
+    [cp, etcd] = await startTogether([
       startControlPlane(),
       EtcdCluster.start({ size: 3, extensiveMetrics: false }),
     ]);

@@ -12,7 +12,7 @@ import { fieldManager, shardOf } from '../../src/controller/shard.js';
 import { silentLogger } from '../../src/log.js';
 import { EtcdCluster } from '../helpers/etcdCluster.js';
 import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
-import { waitFor } from '../helpers/procs.js';
+import { waitFor, startTogether } from '../helpers/procs.js';
 import { installEtcdMonitorCrd, testOperatorConfig } from '../helpers/operator.js';
 
 const COUNT = 60;
@@ -81,7 +81,7 @@ describe('operator sharding on a real Kubernetes control plane', function () {
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-shards-'));
-    [cp, etcd] = await Promise.all([startControlPlane(), EtcdCluster.start({ size: 3 })]);
+    [cp, etcd] = await startTogether([startControlPlane(), EtcdCluster.start({ size: 3 })]);
     await installEtcdMonitorCrd(cp, tmp);
     const items = names.map((name) => ({
       apiVersion: 'etcdmonitor.dev/v1alpha1',

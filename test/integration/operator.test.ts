@@ -11,7 +11,7 @@ import type { EtcdMonitorStatus } from '../../src/crd/types.js';
 import { silentLogger } from '../../src/log.js';
 import { EtcdCluster } from '../helpers/etcdCluster.js';
 import { startControlPlane, type ControlPlane } from '../helpers/controlPlane.js';
-import { waitFor } from '../helpers/procs.js';
+import { waitFor, startTogether } from '../helpers/procs.js';
 import { installEtcdMonitorCrd, testOperatorConfig } from '../helpers/operator.js';
 
 function operatorConfig(kubeconfig: string, over: Partial<OperatorConfig> = {}): OperatorConfig {
@@ -58,7 +58,7 @@ describe('operator on a real Kubernetes control plane', function () {
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-test-'));
-    [cp, etcd] = await Promise.all([startControlPlane(), EtcdCluster.start({ size: 3 })]);
+    [cp, etcd] = await startTogether([startControlPlane(), EtcdCluster.start({ size: 3 })]);
     await installEtcdMonitorCrd(cp, tmp);
   });
 
