@@ -228,7 +228,11 @@ export async function writeFileAtomically<T>(
   try {
     return await writeAtomically(file, write);
   } catch (e) {
-    throw e instanceof WriteFileError ? new SnapshotError(e.message, 'Write') : e;
+    if (e instanceof WriteFileError) throw new SnapshotError(e.message, 'Write');
+    // A write that failed half-way (a full volume, an I/O error): say which file; its partial copy is gone.
+    if (e instanceof SnapshotError && e.reason === 'Write')
+      throw new SnapshotError(`cannot write ${file}: ${e.message} (the partial file was removed)`, 'Write');
+    throw e;
   }
 }
 
