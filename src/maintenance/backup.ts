@@ -5,6 +5,7 @@
 import type { MemberClient } from '../etcd/grpc.js';
 import { objectName, retentionPlan, type Retention } from './retention.js';
 import { checkWritten, SnapshotError, streamSnapshot, type StreamOptions } from './snapshot.js';
+import { blockingErrors } from './statusErrors.js';
 import type { SnapshotStore } from './stores.js';
 
 export type MemberPreference = 'follower' | 'leader' | 'any';
@@ -55,8 +56,9 @@ async function candidates(
           errors.push(`${client.endpoint.url}: no leader`);
           return undefined;
         }
-        if (s.errors.length > 0) {
-          errors.push(`${client.endpoint.url}: ${s.errors.join('; ')}`);
+        const blocking = blockingErrors(s.errors);
+        if (blocking.length > 0) {
+          errors.push(`${client.endpoint.url}: ${blocking.join('; ')}`);
           return undefined;
         }
         return { client, leader: s.leaderId === s.memberId, revision: s.revision };

@@ -4,6 +4,7 @@
  * with one leader) before the next. Nothing runs unless every voting member is healthy.
  */
 import type { MemberClient } from '../etcd/grpc.js';
+import { blockingErrors } from './statusErrors.js';
 
 export interface DefragMember {
   name: string;
@@ -191,7 +192,7 @@ export async function probeMembers(clients: MemberClient[], timeoutMs: number): 
         return {
           name: s.memberId,
           endpoint: c.endpoint.url,
-          healthy: s.errors.length === 0 && s.leaderId !== '0',
+          healthy: blockingErrors(s.errors).length === 0 && s.leaderId !== '0',
           leader: s.leaderId === s.memberId,
           learner: s.isLearner,
           dbSizeBytes: s.dbSizeBytes,
