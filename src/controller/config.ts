@@ -33,8 +33,10 @@ export interface ResolvedSpec {
   paused: boolean;
   /** Changes whenever anything that needs a new connection changes (endpoints, TLS, auth, probes). */
   connectionKey: string;
-  /** spec.backup / spec.maintenance, checked; absent when neither is set. */
+  /** spec.backup / spec.maintenance, checked; absent when neither is set or when they cannot be used. */
   maintenance?: MaintenancePlan;
+  /** Why spec.backup / spec.maintenance cannot be used: probing goes on, ConfigValid=False says why. */
+  maintenanceProblem?: ConfigProblem;
 }
 
 export type BackupDestination =
@@ -209,7 +211,6 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
     keyParts.push(['auth', s.resourceVersion]);
   }
   const plan = maintenancePlan(spec, secrets);
-  if (plan && 'problem' in plan) return { ok: false, problem: plan.problem };
   let thresholds: Thresholds;
   try {
     thresholds = resolveThresholds(spec.thresholds);
@@ -231,7 +232,11 @@ export function resolveSpec(spec: EtcdMonitorSpec, secrets: SecretsForSpec): Res
       backupConfigured: spec.backup !== undefined,
       paused: spec.paused === true,
       connectionKey: JSON.stringify(keyParts),
-      ...(plan ? { maintenance: plan } : {}),
+      ...(plan && 'problem' in plan
+        ? { maintenanceProblem: plan.problem }
+        : plan
+          ? { maintenance: plan }
+          : {}),
     },
   };
 }

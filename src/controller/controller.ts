@@ -258,8 +258,19 @@ export class Controller {
       await this.writeStatus(obj, m, invalidStatus(resolved.problem, m.written, generation, nowIso));
       return;
     }
-    m.lastProblem = undefined;
     const spec = resolved.spec;
+    // A backup or maintenance spec that cannot be used stops only that: the cluster is still probed.
+    const problem = spec.maintenanceProblem;
+    const problemText = problem ? `${problem.reason}: ${problem.message}` : undefined;
+    if (problem && m.lastProblem !== problemText) {
+      this.log.warn('EtcdMonitor configuration invalid', {
+        key,
+        reason: problem.reason,
+        message: problem.message,
+      });
+      m.pendingEvents.push({ type: 'Warning', reason: 'ConfigInvalid', message: problem.message });
+    }
+    m.lastProblem = problemText;
 
     if (spec.paused) {
       await this.stopMonitor(key, m);
@@ -275,6 +286,7 @@ export class Controller {
       intervalMs: spec.intervalMs,
       thresholds: spec.thresholds,
       backupConfigured: spec.backupConfigured,
+      configError: spec.maintenanceProblem,
       generation,
     };
     await this.ensureMaintenance(key, obj, m, spec);
@@ -322,6 +334,7 @@ export class Controller {
         timeoutMs: spec.timeoutMs,
         thresholds: spec.thresholds,
         backupConfigured: spec.backupConfigured,
+        configError: spec.maintenanceProblem,
         generation,
       },
       prober,

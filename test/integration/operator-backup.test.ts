@@ -1,8 +1,8 @@
 /**
  * Scheduled backups in operator mode on a real kube-apiserver: spec.backup into a local folder, then
  * status.backup, the BackupReady condition, a BackupSucceeded Event and `kubectl get -o wide`'s LAST
- * BACKUP; a bad schedule or a missing S3 Secret is ConfigValid=False with the reason; a bad destination
- * is refused by the API server.
+ * BACKUP; a bad schedule or a missing S3 Secret is ConfigValid=False with the reason while the cluster is
+ * still probed; a bad destination is refused by the API server.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -107,7 +107,42 @@ describe('operator: scheduled backups (real control plane, real etcd 3.5)', func
     );
   });
 
-  it('a bad schedule or a missing S3 Secret is ConfigValid=False with the reason; a bad destination is refused', async () => {
+  /** The cluster is still probed while only its backup spec is unusable: Healthy 3/3, rounds going on, and told once. */
+  const stillProbed = async (name: string): Promise<void> => {
+    const first = await waitFor(
+      `${name} probed`,
+      async () => {
+        const s = await status(name);
+        return s?.phase === 'Healthy' && s.healthyMembers === 3 && s.lastProbeTime ? s : undefined;
+      },
+      30_000,
+      500,
+    );
+    // Rounds go on (the status is written on change, the metric every round).
+    const lastProbe = async (): Promise<number> => {
+      const text = await (await fetch(`${app!.url}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`etcd_monitor_last_probe_timestamp_seconds{cluster="default/${name}"`));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const t0 = await lastProbe();
+    expect(t0 * 1000).to.be.at.least(Date.parse(first.lastProbeTime!) - 1000);
+    await waitFor(`${name}: another round`, async () => (await lastProbe()) > t0, 30_000, 300);
+    const ev = await cp.kubectl([
+      'get',
+      'events',
+      '--field-selector',
+      `involvedObject.name=${name},reason=ConfigInvalid`,
+      '-o',
+      'json',
+    ]);
+    const items = (JSON.parse(ev.stdout) as { items: Array<{ count?: number }> }).items;
+    expect(items, 'one ConfigInvalid Event').to.have.length(1);
+    expect(items[0]!.count ?? 1).to.equal(1);
+  };
+
+  it('a bad schedule or a missing S3 Secret is ConfigValid=False with the reason, the cluster still probed; a bad destination is refused', async () => {
     expect(
       (
         await apply(
@@ -124,6 +159,7 @@ describe('operator: scheduled backups (real control plane, real etcd 3.5)', func
     );
     expect(bad.reason).to.equal('InvalidSchedule');
     expect(bad.message).to.match(/expected 5 cron fields/);
+    await stillProbed('badsched');
     expect(
       (
         await apply(
@@ -141,6 +177,7 @@ describe('operator: scheduled backups (real control plane, real etcd 3.5)', func
       500,
     );
     expect(nos3).to.include({ reason: 'SecretNotFound' });
+    await stillProbed('nos3');
     const both = await apply(
       em('both', {
         backup: {

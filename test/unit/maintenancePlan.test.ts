@@ -64,10 +64,12 @@ describe('maintenance plan from the spec', () => {
     expect(a.key).not.to.include('one');
   });
 
-  it('says why it cannot run, as resolveSpec problems', () => {
+  it('says why it cannot run, and the cluster is still probed (the spec resolves, without maintenance)', () => {
     const problem = (spec: Partial<EtcdMonitorSpec>, secrets = {}) => {
       const r = resolveSpec({ ...base, ...spec }, secrets);
-      return r.ok ? undefined : r.problem;
+      if (!r.ok) throw new Error(`the whole spec was refused: ${r.problem.message}`);
+      expect(r.spec.maintenance).to.equal(undefined);
+      return r.spec.maintenanceProblem;
     };
     expect(problem({ backup: { schedule: 'sometimes', destination: { local: { path: '/b' } } } })).to.include(
       { reason: 'InvalidSchedule' },
