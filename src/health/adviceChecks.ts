@@ -223,19 +223,22 @@ const defrag: AdviceCheck = (i, active) => {
   ];
 };
 
-const quotaSoon: AdviceCheck = (i) => {
+const quotaSoon: AdviceCheck = (i, active) => {
   const c = i.capacity;
   const quota = i.quotaBytes;
   if (!c.trendReady || quota === undefined || i.sizeBytes === undefined) return [];
   const v: Verdict = { code: 'QuotaExhaustionSoon' };
   const usedPct = (i.sizeBytes / quota) * 100;
   const at = c.exhaustionEpochSeconds;
-  if (at === undefined || usedPct < i.th.quotaExhaustionMinPercent) return [v];
+  // Raised within the warning horizon and above the size floor; once raised, it clears only when the
+  // forecast is beyond the horizon / CLEAR_RATIO or the DB under CLEAR_RATIO of the floor.
+  const on = active('QuotaExhaustionSoon');
+  if (at === undefined || !over(usedPct, i.th.quotaExhaustionMinPercent, on)) return [v];
   const leftMs = at * 1000 - i.time;
   const severity: AdviceSeverity | undefined =
     leftMs <= i.th.quotaExhaustionCriticalMs
       ? 'critical'
-      : leftMs <= i.th.quotaExhaustionWarningMs
+      : leftMs <= i.th.quotaExhaustionWarningMs / (on ? CLEAR_RATIO : 1)
         ? 'warning'
         : undefined;
   if (!severity) return [v];
@@ -246,7 +249,7 @@ const quotaSoon: AdviceCheck = (i) => {
     message: `at ${humanRate(c.growthPerSecond ?? 0)} the backend (${humanBytes(i.sizeBytes)}, ${round(usedPct, 1)}% of the ${humanBytes(quota)} quota) is full in about ${round(hours, 1)} h; then etcd raises NOSPACE and refuses writes. Compact old revisions (--auto-compaction-retention), defragment, delete what is not needed, or raise --quota-backend-bytes (at most 8 GiB)`,
     evidence: ev(
       hours,
-      i.th.quotaExhaustionWarningMs / 3_600_000,
+      (severity === 'critical' ? i.th.quotaExhaustionCriticalMs : i.th.quotaExhaustionWarningMs) / 3_600_000,
       'hours',
       DOCS.quota,
       `${i.capacity.status.historySeconds}s`,

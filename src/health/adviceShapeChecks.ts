@@ -1,6 +1,6 @@
 /** The advice checks on the cluster's shape: versions, members, learners, workload tier, backups (see adviceChecks.ts). */
 import type { SizeTier } from '../crd/types.js';
-import { DOCS, ev, windowText, type AdviceCheck, type Verdict } from './adviceChecks.js';
+import { CLEAR_RATIO, DOCS, ev, windowText, type AdviceCheck, type Verdict } from './adviceChecks.js';
 import { SIZE_TIERS } from './capacity.js';
 import { humanBytes } from './format.js';
 
@@ -86,14 +86,20 @@ function tierRank(t: SizeTier | 'beyond-xlarge'): number {
   return i < 0 ? SIZE_TIERS.length : i;
 }
 
-const workloadTier: AdviceCheck = (i) => {
+const workloadTier: AdviceCheck = (i, active) => {
   const s = i.capacity.status;
   if (!s.sizeTier || s.requestsPerSecond === undefined) return [];
   const declared = i.th.hardwareTier;
   const limitRank = declared ? tierRank(declared) : SIZE_TIERS.length - 1;
+  const top = SIZE_TIERS[limitRank]!;
   const v: Verdict = { code: 'WorkloadAboveTier' };
-  if (tierRank(s.sizeTier) > limitRank) {
-    const top = SIZE_TIERS[limitRank]!;
+  // Once raised, it holds until requests and data are both under CLEAR_RATIO of the tier's limits.
+  const holds =
+    tierRank(s.sizeTier) > limitRank ||
+    (active('WorkloadAboveTier') &&
+      (s.requestsPerSecond >= top.requestsPerSecond * CLEAR_RATIO ||
+        (i.sizeBytes ?? 0) >= top.dataBytes * CLEAR_RATIO));
+  if (holds) {
     v.finding = {
       code: 'WorkloadAboveTier',
       severity: 'warning',

@@ -203,3 +203,64 @@ describe('capacity: trends need history, drops are not negative growth', () => {
     expect(codes(run.status)).to.include('DefragmentRecommended');
   });
 });
+
+describe('advice hysteresis on forecasts and workload', () => {
+  /** 100 kB per 5 s round (72 MB/h) on every member, with the quota `hoursLeft(i)` ahead of the size. */
+  function quotaRun(rounds: number, hoursLeft: (i: number) => number, run = start(), from = 0): Run {
+    for (let i = from; i < from + rounds; i++) {
+      const size = 40_000_000 + i * 100_000;
+      const obs = observe(
+        three.map(() => ({ dbSize: size })),
+        T0 + i * 5000,
+      );
+      const quota = Math.round(size + hoursLeft(i) * 72_000_000);
+      obs.members.forEach((m) => (m.metrics = { quotaBackendBytes: quota }));
+      run = step(run, obs, { quotaExhaustionMinPercent: 0 });
+    }
+    return run;
+  }
+  const quotaAdvice = (r: Run) => r.status!.advice?.find((a) => a.code === 'QuotaExhaustionSoon');
+
+  it('QuotaExhaustionSoon: raised within 168 h, kept up to 168 h / 0.8 = 210 h, cleared beyond; told once each way', () => {
+    let run = quotaRun(40, () => 150);
+    expect(quotaAdvice(run)).to.deep.include({ severity: 'warning' });
+    expect(quotaAdvice(run)!.evidence).to.include({ threshold: 168, unit: 'hours' });
+    run = quotaRun(8, () => 190, run, 40);
+    expect(quotaAdvice(run), 'between the raise and the clear level').to.not.equal(undefined);
+    run = quotaRun(8, () => 230, run, 48);
+    expect(quotaAdvice(run)).to.equal(undefined);
+    const told = run.events.filter((e) => e.includes('QuotaExhaustionSoon'));
+    expect(told.map((e) => e.split(' ')[0])).to.deep.equal(['AdviceRaised', 'AdviceCleared']);
+    // Never raised at 190 h: the clear level applies only to an advice already raised.
+    expect(quotaAdvice(quotaRun(40, () => 190))).to.equal(undefined);
+  });
+
+  it('QuotaExhaustionSoon critical within 24 h shows the 24 h threshold as its evidence', () => {
+    const a = quotaAdvice(quotaRun(40, () => 10))!;
+    expect(a.severity).to.equal('critical');
+    expect(a.evidence.threshold).to.equal(24);
+    expect(a.evidence.value).to.be.closeTo(10, 0.5);
+  });
+
+  it('WorkloadAboveTier: raised above the declared tier, kept until requests fall under 80 % of its limit', () => {
+    let run = start();
+    let handled = 0;
+    const rates: number[] = [...Array(6).fill(300), ...Array(20).fill(180), ...Array(20).fill(150)];
+    const seen: boolean[] = [];
+    rates.forEach((perSecond, i) => {
+      handled += perSecond * 5;
+      const obs = observe(three, T0 + i * 5000);
+      // One member's counter carries the whole rate (the cluster's rate is the sum over members).
+      obs.members.forEach((m, j) => (m.metrics = { grpcHandledTotal: j === 0 ? handled : 0 }));
+      run = step(run, obs, { hardwareTier: 'small' });
+      seen.push(codes(run.status).includes('WorkloadAboveTier'));
+    });
+    // small = up to 200 requests/s: raised at 300, kept at 180 (≥ 160), cleared at 150.
+    // (The rate needs two rounds of counters, the advice two rounds in a row; the tier is judged on the rate
+    // over the advice window, 60 s here, so each phase is judged once the window holds only it.)
+    expect(seen.slice(0, 3).some(Boolean)).to.equal(false);
+    expect(seen.slice(3, 6).every(Boolean), 'raised at 300/s').to.equal(true);
+    expect(seen.slice(6, 26).every(Boolean), 'kept at 180/s, a whole window of it at the end').to.equal(true);
+    expect(seen.slice(-6).some(Boolean), 'cleared at 150/s').to.equal(false);
+  });
+});
