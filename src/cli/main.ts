@@ -31,7 +31,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'monitor':
         return await runMonitor(rest, io);
       // The other subcommands are loaded only when asked for: the operator pulls in
-      // @kubernetes/client-node (~80 MiB of RSS) and `snapshot` grpc-js (~20 MiB), which the standalone
+      // @kubernetes/client-node (~75 MiB of RSS) and `snapshot` grpc-js (~20 MiB), which the standalone
       // monitor never needs (test/integration/lazy-operator.test.ts).
       case 'status':
         return await (await import('./statusCommand.js')).runStatus(rest, io);

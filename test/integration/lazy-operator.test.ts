@@ -1,5 +1,5 @@
 /**
- * The standalone monitor never loads @kubernetes/client-node (~80 MiB of RSS): src/cli/main.ts imports
+ * The standalone monitor never loads @kubernetes/client-node (~75 MiB of RSS): src/cli/main.ts imports
  * the operator only for the `operator` subcommand. Nor does it load grpc-js (~20 MiB with proto-loader)
  * unless a backup or defragmentation runs: probes go over the hand-framed client (src/etcd/wireClient.ts).
  * Checked on the real module graph: the binary runs in a child process with a module-resolution hook

@@ -85,7 +85,7 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
     expect(s.busy).to.equal(undefined);
   });
 
-  it('a failing store: BackupFailed with the reason, BackupReady False, a counter by reason', async () => {
+  it('a failing store: BackupFailed with the reason, BackupReady False, a counter by reason; retried at the next slot', async () => {
     const events: MaintenanceEvent[] = [];
     const notADir = path.join(dir, 'file');
     fs.writeFileSync(notADir, 'x');
@@ -112,6 +112,21 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
     expect([...s.counters.backupFailures.values()].reduce((a, b) => a + b, 0)).to.equal(1);
     // No success for more than two periods: stale wins once the failure is old news? It stays failing.
     expect(s.backupReady(at(600))!.status).to.equal('False');
+
+    // The failed run is retried at the next slot, not at once, and not before.
+    // (@every counts from the last run.)
+    expect(s.backup.nextScheduleTime).to.equal(at(121).toISOString());
+    s.tick(at(62));
+    s.tick(at(120));
+    expect(s.busy).to.equal(undefined);
+    expect(events).to.have.length(1);
+    fs.rmSync(notADir);
+    fs.mkdirSync(notADir);
+    s.tick(at(121));
+    await s.idle();
+    expect(events.map((e) => e.reason)).to.deep.equal(['BackupFailed', 'BackupSucceeded']);
+    expect(s.backupReady(at(122))).to.deep.include({ status: 'True', reason: 'BackupSucceeded' });
+    expect(s.backup.lastScheduleTime).to.equal(at(121).toISOString());
   });
 
   it('a defragmentation slot with nothing to reclaim is skipped with the reason', async () => {
