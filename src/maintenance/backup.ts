@@ -19,6 +19,8 @@ export interface BackupRequest {
   timeoutMs: number;
   stream: StreamOptions;
   now: () => Date;
+  /** Stop the run (this replica no longer owns the cluster): nothing is stored, retention does not run. */
+  signal?: AbortSignal;
 }
 
 export interface BackupOutcome {
@@ -100,11 +102,18 @@ export async function runBackup(req: BackupRequest): Promise<BackupOutcome> {
   const started = req.now();
   const name = objectName(req.cluster, started, pick.revision);
   const res = await req.store.put(name, async (sink, localPath) => {
-    const r = await streamSnapshot(pick.client, sink, req.stream);
+    const r = await streamSnapshot(pick.client, sink, { ...req.stream, signal: req.signal });
     // A local file can be read back before it is renamed into place: its meta pages must check out.
     if (localPath) checkWritten(localPath, r, pick.client);
     return r;
   });
+  // Stopped after the object was committed: it stays (it is a good snapshot), but another replica owns the
+  // cluster now, so this one deletes nothing.
+  if (req.signal?.aborted)
+    throw new SnapshotError(
+      `${req.store.url(name)} was stored, then the run was stopped before retention`,
+      'Cancelled',
+    );
   const all = await req.store.list(req.cluster);
   const plan = retentionPlan(all, req.retention, req.now());
   const removed: string[] = [];

@@ -103,6 +103,8 @@ export interface DefragIo {
   members(): Promise<DefragMember[]>;
   sleep(ms: number): Promise<void>;
   now(): number;
+  /** True once the run must stop (this replica no longer owns the cluster): no further member is started. */
+  stopped?(): boolean;
 }
 
 /**
@@ -119,6 +121,14 @@ export async function runDefrag(
   for (const m of order) {
     const started = io.now();
     const who = m.name || m.endpoint;
+    if (io.stopped?.()) {
+      return {
+        steps,
+        reclaimedBytes: reclaimed(),
+        error: `stopped before ${who}: this replica no longer runs this cluster's maintenance`,
+        disarmedNoSpace: false,
+      };
+    }
     try {
       await io.client(m.endpoint).defragment(opts.timeoutMs);
     } catch (e) {

@@ -73,6 +73,7 @@ export const BACKUP_FAILURE_REASONS = [
   'Truncated',
   'Write',
   'Corrupt',
+  'Cancelled',
   'Store',
   'RestoreTest',
 ] as const;
@@ -158,10 +159,16 @@ export class MaintenanceScheduler {
   }
 
   private stopped = false;
+  private readonly abort = new AbortController();
 
-  /** No new runs (the cluster is no longer monitored); one in flight finishes. */
+  /**
+   * No new runs (the cluster is no longer monitored here: deleted, its spec changed, leadership or the
+   * shard lost). A backup in flight is stopped (nothing stored, no retention), a defragmentation before its
+   * next member; neither tells an Event, the new owner runs at its slot.
+   */
   stop(): void {
     this.stopped = true;
+    this.abort.abort();
   }
 
   /** Start what is due (at most one run); returns at once, the run goes on in the background. */
@@ -257,8 +264,10 @@ export class MaintenanceScheduler {
         timeoutMs: this.cfg.timeoutMs,
         stream: { idleTimeoutMs: this.cfg.idleTimeoutMs, overallTimeoutMs: this.cfg.overallTimeoutMs },
         now: () => this.now(),
+        signal: this.abort.signal,
       });
     } catch (e) {
+      if (this.stopped) return;
       const reason = e instanceof SnapshotError ? e.reason : 'Store';
       this.counters.backupFailures.set(reason, (this.counters.backupFailures.get(reason) ?? 0) + 1);
       this.backup.lastError = (e as Error).message;
@@ -338,9 +347,11 @@ export class MaintenanceScheduler {
         members: () => probeMembers(clients, this.cfg.timeoutMs),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         now: () => Date.now(),
+        stopped: () => this.stopped,
       },
       { timeoutMs: this.cfg.timeoutMs * 6, disarmNoSpace: d.disarmNoSpace },
     );
+    if (this.stopped) return;
     this.counters.defragReclaimedBytes += res.reclaimedBytes;
     const names = res.steps.map((s) => s.name || s.endpoint);
     if (res.steps.length > 0)

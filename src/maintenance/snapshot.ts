@@ -19,7 +19,8 @@ const PROGRESS_EVERY_BYTES = 1 << 20;
 export class SnapshotError extends Error {
   constructor(
     message: string,
-    readonly reason: 'Unavailable' | 'Stalled' | 'HashMismatch' | 'Truncated' | 'Write' | 'Corrupt',
+    readonly reason:
+      'Unavailable' | 'Stalled' | 'HashMismatch' | 'Truncated' | 'Write' | 'Corrupt' | 'Cancelled',
   ) {
     super(message);
   }
@@ -31,6 +32,8 @@ export interface StreamOptions {
   /** Hard upper bound for the whole transfer. */
   overallTimeoutMs: number;
   onProgress?: (receivedBytes: number, totalBytes: number | undefined) => void;
+  /** Stop the transfer (this replica no longer owns the cluster): the run fails with reason Cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface StreamResult {
@@ -97,8 +100,17 @@ export async function streamSnapshot(
       }
     }, ms);
   };
+  const onAbort = (): void => {
+    t.cancelled = true;
+    t.stream?.cancel();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await transfer(client, sink, check, opts, t, () => watch(opts.idleTimeoutMs));
+    if (opts.signal?.aborted) onAbort();
+    await transfer(client, sink, check, opts, t, () => {
+      if (t.cancelled) t.stream?.cancel();
+      watch(opts.idleTimeoutMs);
+    });
     const problem = check.verify();
     if (problem) throw new SnapshotError(problem.message, problem.reason);
     sink.end();
@@ -106,6 +118,11 @@ export async function streamSnapshot(
     sink.off('error', ignore);
   } catch (e) {
     sink.destroy(e as Error);
+    if (t.cancelled)
+      throw new SnapshotError(
+        `snapshot from ${client.endpoint.url} stopped before it completed`,
+        'Cancelled',
+      );
     if (e instanceof SnapshotError) throw e;
     if (t.stalled)
       throw new SnapshotError(
@@ -119,6 +136,7 @@ export async function streamSnapshot(
     );
   } finally {
     clearTimeout(idle);
+    opts.signal?.removeEventListener('abort', onAbort);
     t.stream?.cancel();
   }
   return { bytes: check.bytes, sha256: check.digest, durationMs: Date.now() - started };
@@ -128,6 +146,7 @@ interface Transfer {
   stream?: SnapshotStream;
   lastData: number;
   stalled: boolean;
+  cancelled?: boolean;
 }
 
 /** Run the call into `sink` (hashing on the way); resolves when the call ended with status OK. */

@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
+import type { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { MemberClient } from '../../src/etcd/grpc.js';
@@ -127,6 +128,63 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
     expect(events.map((e) => e.reason)).to.deep.equal(['BackupFailed', 'BackupSucceeded']);
     expect(s.backupReady(at(122))).to.deep.include({ status: 'True', reason: 'BackupSucceeded' });
     expect(s.backup.lastScheduleTime).to.equal(at(121).toISOString());
+  });
+
+  it('stop() (leadership, shard or resource gone) stops a backup mid-stream: nothing stored, no Event, no retention', async () => {
+    const events: MaintenanceEvent[] = [];
+    const folder = path.join(dir, 'stopped');
+    const earlier = path.join(folder, 'ns/main');
+    fs.mkdirSync(earlier, { recursive: true });
+    // An old verified snapshot that `keep: 1` would remove if retention ran.
+    fs.writeFileSync(path.join(earlier, '20200101T000000Z-r1.db'), 'x');
+    fs.writeFileSync(path.join(earlier, '20200101T000000Z-r1.db.sha256'), 'x');
+    let written = 0;
+    /** The folder store, stopping the scheduler once the first bytes of the snapshot are being written. */
+    class StopMidStream extends LocalStore {
+      override put<T extends { sha256: string }>(
+        name: string,
+        write: (sink: Writable, localPath?: string) => Promise<T>,
+      ): Promise<T> {
+        return super.put(name, (sink, tmp) => {
+          const real = sink.write.bind(sink) as (c: Buffer) => boolean;
+          (sink as { write: (c: Buffer) => boolean }).write = (c: Buffer) => {
+            if (written++ === 0) s.stop();
+            return real(c);
+          };
+          return write(sink, tmp);
+        });
+      }
+    }
+    const s = new MaintenanceScheduler(
+      {
+        cluster: 'ns/main',
+        timeoutMs: 2000,
+        idleTimeoutMs: 10_000,
+        overallTimeoutMs: 60_000,
+        backup: {
+          schedule: '@every 1m',
+          member: 'any',
+          retention: { keep: 1 },
+          store: new StopMidStream(folder),
+        },
+      },
+      {
+        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
+        onEvent: (e) => events.push(e),
+      },
+      T0,
+    );
+    s.tick(at(61));
+    await s.idle();
+    expect(written, 'the stream had begun').to.be.above(0);
+    expect(events).to.deep.equal([]);
+    expect(fs.readdirSync(earlier).sort()).to.deep.equal([
+      '20200101T000000Z-r1.db',
+      '20200101T000000Z-r1.db.sha256',
+    ]);
+    expect(s.busy).to.equal(undefined);
+    s.tick(at(200));
+    expect(s.busy, 'no run after stop()').to.equal(undefined);
   });
 
   it('a defragmentation slot with nothing to reclaim is skipped with the reason', async () => {
