@@ -14,7 +14,7 @@ import type { Histogram } from '../../src/etcd/memberMetrics.js';
 import type { ClusterObservation } from '../../src/etcd/observation.js';
 import { DEFAULT_THRESHOLDS, emptyMemory, evaluate, type Memory } from '../../src/health/evaluate.js';
 import type { EtcdMonitorStatus } from '../../src/crd/types.js';
-import { HISTORY_POINTS } from '../../src/health/capacityHistory.js';
+import { HISTORY_POINTS, pointCount } from '../../src/health/capacityHistory.js';
 import { machineBasics } from '../lib/proc.js';
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 1000);
@@ -106,7 +106,7 @@ function measure(
   const after = heapUsed();
   return {
     bytesPerCluster: (after - before) / CLUSTERS,
-    points: memories[0]!.planning.history.points.length,
+    points: pointCount(memories[0]!.planning.history),
   };
 }
 

@@ -3,7 +3,7 @@
  * write and request rates, and the hardware-guide tier the workload needs.
  */
 import type { CapacityStatus, SizeTier } from '../crd/types.js';
-import { lastWindow, type CapacityHistory } from './capacityHistory.js';
+import { pointsOf, windowOf, type CapacityHistory } from './capacityHistory.js';
 import { humanBytes, round } from './format.js';
 import { averageRate, growthPerSecond } from './trend.js';
 
@@ -70,7 +70,7 @@ export function capacityOf(
   quotaBytes: number | undefined,
   windowMs: number,
 ): CapacityFigures {
-  const pts = h.points;
+  const pts = pointsOf(h);
   const span = pts.length ? pts[pts.length - 1]!.t - pts[0]!.t : 0;
   const s: CapacityStatus = { historySeconds: Math.round(span / 1000), historyRounds: h.rounds };
   const notes: string[] = [];
@@ -99,7 +99,7 @@ export function capacityOf(
       }
     }
   }
-  const win = lastWindow(h, windowMs);
+  const win = windowOf(pts, windowMs);
   const revRate = averageRate(win.map((p) => ({ t: p.t, v: p.rev })));
   if (revRate !== undefined) s.writeRevisionsPerSecond = round(revRate, 2);
   const reqWin = win.filter((p) => p.reqsKnown);

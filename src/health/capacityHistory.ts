@@ -4,8 +4,9 @@
  *
  * It starts with every round. When full it keeps every other point and doubles the spacing it accepts
  * (so it covers twice the time in the same space); points older than HISTORY_MAX_SPAN_MS go. A round closer than the spacing to the last kept point replaces
- * it, so the newest figure is always there. Memory per cluster: HISTORY_POINTS × 5 numbers, whatever the
- * interval (about 10 KiB).
+ * it, so the newest figure is always there. The points are kept packed, FIELDS numbers each in one
+ * Float64Array (HISTORY_POINTS × 6 × 8 bytes ≈ 11 KiB at most, whatever the interval; as objects they took
+ * about three times that, each number boxed); `pointsOf()` unpacks them for a round's fit.
  */
 
 export const HISTORY_POINTS = 240;
@@ -26,7 +27,8 @@ export interface HistoryPoint {
 }
 
 export interface CapacityHistory {
-  points: HistoryPoint[];
+  /** The kept points, oldest first, packed: t, size, inUse, rev, reqs, reqsKnown (1/0) each. */
+  packed: Float64Array;
   /** The spacing a new point needs from the last kept one (ms); 0 until the first thinning. */
   gapMs: number;
   /** Rounds recorded (with a backend size) since the history began. */
@@ -38,8 +40,46 @@ export interface CapacityHistory {
   lastT?: number;
 }
 
+const FIELDS = 6;
+
 export function emptyHistory(): CapacityHistory {
-  return { points: [], gapMs: 0, rounds: 0, reqs: 0, reqsKnown: false };
+  return { packed: new Float64Array(0), gapMs: 0, rounds: 0, reqs: 0, reqsKnown: false };
+}
+
+/** How many points the history keeps now. */
+export function pointCount(h: CapacityHistory): number {
+  return h.packed.length / FIELDS;
+}
+
+/** The kept points as objects, oldest first (a new array each call). */
+export function pointsOf(h: CapacityHistory): HistoryPoint[] {
+  const a = h.packed;
+  const out: HistoryPoint[] = [];
+  for (let i = 0; i < a.length; i += FIELDS) {
+    out.push({
+      t: a[i]!,
+      size: a[i + 1]!,
+      inUse: a[i + 2]!,
+      rev: a[i + 3]!,
+      reqs: a[i + 4]!,
+      reqsKnown: a[i + 5] === 1,
+    });
+  }
+  return out;
+}
+
+function pack(points: readonly HistoryPoint[]): Float64Array {
+  const a = new Float64Array(points.length * FIELDS);
+  points.forEach((p, j) => {
+    const i = j * FIELDS;
+    a[i] = p.t;
+    a[i + 1] = p.size;
+    a[i + 2] = p.inUse;
+    a[i + 3] = p.rev;
+    a[i + 4] = p.reqs;
+    a[i + 5] = p.reqsKnown ? 1 : 0;
+  });
+  return a;
 }
 
 export interface RoundFigures {
@@ -67,7 +107,7 @@ export function record(h: CapacityHistory, r: RoundFigures): CapacityHistory {
     reqsKnown = true;
   }
   const point: HistoryPoint = { t: r.t, size: r.size, inUse: r.inUse, rev: r.rev, reqs, reqsKnown };
-  let points = h.points.slice();
+  let points = pointsOf(h);
   let gapMs = h.gapMs;
   const last = points[points.length - 1];
   const prev = points[points.length - 2];
@@ -82,7 +122,7 @@ export function record(h: CapacityHistory, r: RoundFigures): CapacityHistory {
     gapMs = Math.max(gapMs * 2, Math.ceil(span / HISTORY_POINTS) * 2);
   }
   return {
-    points,
+    packed: pack(points),
     gapMs,
     rounds: h.rounds + 1,
     since: h.since ?? r.t,
@@ -94,7 +134,11 @@ export function record(h: CapacityHistory, r: RoundFigures): CapacityHistory {
 
 /** The points no older than `ms` before the newest (at least the two newest, when there are two). */
 export function lastWindow(h: CapacityHistory, ms: number): HistoryPoint[] {
-  const pts = h.points;
+  return windowOf(pointsOf(h), ms);
+}
+
+/** lastWindow over points already unpacked (`pointsOf`). */
+export function windowOf(pts: readonly HistoryPoint[], ms: number): HistoryPoint[] {
   if (pts.length === 0) return [];
   const from = pts[pts.length - 1]!.t - ms;
   let i = pts.length - 1;

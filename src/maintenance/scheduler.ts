@@ -73,7 +73,6 @@ export const BACKUP_FAILURE_REASONS = [
   'Truncated',
   'Write',
   'Corrupt',
-  'Cancelled',
   'Store',
   'RestoreTest',
 ] as const;

@@ -4,6 +4,8 @@ import {
   HISTORY_MAX_SPAN_MS,
   HISTORY_POINTS,
   lastWindow,
+  pointCount,
+  pointsOf,
   record,
 } from '../../../src/health/capacityHistory.js';
 import { averageRate, growthPerSecond, robustSlope, withoutDrops } from '../../../src/health/trend.js';
@@ -57,21 +59,25 @@ describe('capacity history: bounded, however long it runs', () => {
     const rounds = Math.ceil((HISTORY_MAX_SPAN_MS * 2) / step);
     for (let i = 0; i < rounds; i++) {
       h = record(h, { t: i * step, size: 1000 + i, inUse: 900, rev: i });
-      expect(h.points.length).to.be.at.most(HISTORY_POINTS + 1);
+      expect(pointCount(h)).to.be.at.most(HISTORY_POINTS + 1);
     }
     expect(h.rounds).to.equal(rounds);
-    const span = h.points[h.points.length - 1]!.t - h.points[0]!.t;
+    const pts = pointsOf(h);
+    const span = pts[pts.length - 1]!.t - pts[0]!.t;
     expect(span).to.be.at.least(HISTORY_MAX_SPAN_MS * 0.9);
     expect(span).to.be.at.most(HISTORY_MAX_SPAN_MS * 1.1);
     // The newest round is always in it.
-    expect(h.points[h.points.length - 1]!.t).to.equal((rounds - 1) * step);
+    expect(pts[pts.length - 1]!.t).to.equal((rounds - 1) * step);
   });
 
   it('does not change the history it was given', () => {
     const a = record(emptyHistory(), { t: 0, size: 1, inUse: 1, rev: 1 });
     const b = record(a, { t: 1000, size: 2, inUse: 1, rev: 2 });
-    expect(a.points).to.have.length(1);
-    expect(b.points).to.have.length(2);
+    expect(pointsOf(a)).to.have.length(1);
+    expect(pointsOf(b)).to.deep.equal([
+      { t: 0, size: 1, inUse: 1, rev: 1, reqs: 0, reqsKnown: false },
+      { t: 1000, size: 2, inUse: 1, rev: 2, reqs: 0, reqsKnown: false },
+    ]);
   });
 
   it('counts requests from the per-round rate', () => {
