@@ -11,7 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemberClient } from '../../src/etcd/grpc.js';
 import { parseEndpoint } from '../../src/etcd/endpoints.js';
-import { MaintenanceScheduler, type MaintenanceEvent } from '../../src/maintenance/scheduler.js';
+import {
+  MaintenanceScheduler,
+  type MaintenanceConfig,
+  type MaintenanceEvent,
+} from '../../src/maintenance/scheduler.js';
 import { LocalStore } from '../../src/maintenance/stores.js';
 import { EtcdCluster, etcdVersions } from '../helpers/etcdCluster.js';
 
@@ -23,6 +27,21 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
   const T0 = new Date('2026-12-01T10:00:00Z');
   const at = (s: number): Date => new Date(T0.getTime() + s * 1000);
   let clock = T0;
+  /** A scheduler for ns/main on the test cluster with these parts, its Events into `events`. */
+  const scheduler = (
+    parts: Pick<MaintenanceConfig, 'backup' | 'defragmentation'>,
+    events: MaintenanceEvent[],
+    now?: () => Date,
+  ): MaintenanceScheduler =>
+    new MaintenanceScheduler(
+      { cluster: 'ns/main', timeoutMs: 2000, idleTimeoutMs: 10_000, overallTimeoutMs: 60_000, ...parts },
+      {
+        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
+        onEvent: (e) => events.push(e),
+        ...(now ? { now } : {}),
+      },
+      T0,
+    );
 
   before(async () => {
     const v = etcdVersions().find((x) => x.name === 'etcd 3.5')!;
@@ -38,12 +57,8 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
 
   it('backs up when due, once for missed slots, and reports status, Events and BackupReady', async () => {
     const events: MaintenanceEvent[] = [];
-    const s = new MaintenanceScheduler(
+    const s = scheduler(
       {
-        cluster: 'ns/main',
-        timeoutMs: 2000,
-        idleTimeoutMs: 10_000,
-        overallTimeoutMs: 60_000,
         backup: {
           schedule: '@every 1m',
           member: 'follower',
@@ -51,12 +66,8 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
           store: new LocalStore(dir),
         },
       },
-      {
-        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
-        onEvent: (e) => events.push(e),
-        now: () => clock,
-      },
-      T0,
+      events,
+      () => clock,
     );
     expect(s.backupReady(at(1))).to.deep.include({ status: 'Unknown', reason: 'NoBackupYet' });
     s.tick(at(30));
@@ -90,19 +101,9 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
     const events: MaintenanceEvent[] = [];
     const notADir = path.join(dir, 'file');
     fs.writeFileSync(notADir, 'x');
-    const s = new MaintenanceScheduler(
-      {
-        cluster: 'ns/main',
-        timeoutMs: 2000,
-        idleTimeoutMs: 10_000,
-        overallTimeoutMs: 60_000,
-        backup: { schedule: '@every 1m', member: 'any', retention: {}, store: new LocalStore(notADir) },
-      },
-      {
-        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
-        onEvent: (e) => events.push(e),
-      },
-      T0,
+    const s = scheduler(
+      { backup: { schedule: '@every 1m', member: 'any', retention: {}, store: new LocalStore(notADir) } },
+      events,
     );
     s.tick(at(61));
     await s.idle();
@@ -155,12 +156,8 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
         });
       }
     }
-    const s = new MaintenanceScheduler(
+    const s = scheduler(
       {
-        cluster: 'ns/main',
-        timeoutMs: 2000,
-        idleTimeoutMs: 10_000,
-        overallTimeoutMs: 60_000,
         backup: {
           schedule: '@every 1m',
           member: 'any',
@@ -168,11 +165,7 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
           store: new StopMidStream(folder),
         },
       },
-      {
-        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
-        onEvent: (e) => events.push(e),
-      },
-      T0,
+      events,
     );
     s.tick(at(61));
     await s.idle();
@@ -189,12 +182,8 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
 
   it('a defragmentation slot with nothing to reclaim is skipped with the reason', async () => {
     const events: MaintenanceEvent[] = [];
-    const s = new MaintenanceScheduler(
+    const s = scheduler(
       {
-        cluster: 'ns/main',
-        timeoutMs: 2000,
-        idleTimeoutMs: 10_000,
-        overallTimeoutMs: 60_000,
         defragmentation: {
           schedule: '30 3 * * 0',
           minFragmentationPercent: 50,
@@ -202,11 +191,7 @@ describe('maintenance scheduler (real etcd 3.5, local folder)', function () {
           disarmNoSpace: false,
         },
       },
-      {
-        connect: async () => cluster.endpoints.map((e) => new MemberClient(parseEndpoint(e))),
-        onEvent: (e) => events.push(e),
-      },
-      T0,
+      events,
     );
     s.tick(at(60));
     expect(s.maintenance.nextDefragmentationTime).to.equal('2026-12-06T03:30:00.000Z');
